@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make train   set everything up, then train a Connect Four agent by self-play
+#   make test    set everything up, then run the test suite
+# Both create .venv when missing and are quick once it is set up.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned and installed first: the project's `torch>=` lower bound is
+# then already met, so pip never resolves a bare torch (gigabytes of CUDA wheels).
+TORCH := torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: setup train test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+train: $(STAMP)
+	$(BIN)/python -m engine info
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/engine_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

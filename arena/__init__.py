@@ -1,0 +1,1 @@
+"""Players, matches, Elo ratings, terminal play and the GTP engine."""

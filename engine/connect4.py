@@ -1,0 +1,216 @@
+"""Connect Four, 7 columns x 6 rows, on bitboards (Pascal Pons' layout).
+
+Bit ``7 * col + row`` of a bitboard is the cell in column ``col`` (0 = left)
+and row ``row`` (0 = bottom); bit 7*col+6 is a sentinel that stays empty so
+that shifted alignments never wrap from one column into the next::
+
+     5 12 19 26 33 40 47      top row
+     4 11 18 25 32 39 46
+     3 10 17 24 31 38 45
+     2  9 16 23 30 37 44
+     1  8 15 22 29 36 43
+     0  7 14 21 28 35 42      bottom row
+
+State [S = 4] int64:
+
+    CURRENT  stones of the side to move
+    MASK     all stones
+    PLY      number of moves played (the first player moves at even plies)
+    STATUS   ONGOING, or the final value for the side to move (-1 or 0)
+
+Actions are columns 0..6 (the human notation is 1..7). Planes [2, 6, 7]:
+plane 0 the side to move's stones, plane 1 the opponent's, row 0 = top.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from engine.batch import make_batch_kernels
+from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from engine.symmetry import inverse_indices, mirror_cell_perms
+
+WIDTH = 7
+HEIGHT = 6
+NUM_ACTIONS = WIDTH
+NUM_PLANES = 2
+MAX_MOVES = WIDTH * HEIGHT
+
+CURRENT, MASK, PLY, STATUS = 0, 1, 2, 3
+STATE_SIZE = 4
+
+BOTTOM_ROW = sum(1 << (7 * col) for col in range(WIDTH))
+"""One bit at the bottom of every column."""
+BOARD = BOTTOM_ROW * ((1 << HEIGHT) - 1)
+"""Every playable cell (sentinels excluded)."""
+
+
+@numba.njit(cache=True, inline="always")
+def column_bits(col):
+    return np.int64(0x3F) << (7 * col)
+
+
+@numba.njit(cache=True, inline="always")
+def top_bit(col):
+    return np.int64(1) << (7 * col + HEIGHT - 1)
+
+
+@numba.njit(cache=True, inline="always")
+def bottom_bit(col):
+    return np.int64(1) << (7 * col)
+
+
+@numba.njit(cache=True)
+def has_four(stones):
+    """True if the bitboard ``stones`` holds four in a row in any direction."""
+    for shift in (1, 7, 6, 8):  # vertical, horizontal, diagonal /, diagonal \
+        pairs = stones & (stones >> shift)
+        if pairs & (pairs >> (2 * shift)):
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def initial_state():
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    state[STATUS] = ONGOING
+    return state
+
+
+@numba.njit(cache=True)
+def legal_mask(state, out):
+    ongoing = state[STATUS] == ONGOING
+    for col in range(WIDTH):
+        out[col] = ongoing and (state[MASK] & top_bit(col)) == 0
+
+
+@numba.njit(cache=True)
+def play_into(state, action, out):
+    mask = state[MASK]
+    move = (mask + bottom_bit(action)) & column_bits(action)
+    mover = state[CURRENT] | move
+    new_mask = mask | move
+    ply = state[PLY] + 1
+    out[CURRENT] = mover ^ new_mask
+    out[MASK] = new_mask
+    out[PLY] = ply
+    if has_four(mover):
+        out[STATUS] = -1
+    elif ply == MAX_MOVES:
+        out[STATUS] = 0
+    else:
+        out[STATUS] = ONGOING
+
+
+@numba.njit(cache=True)
+def status(state):
+    return state[STATUS]
+
+
+@numba.njit(cache=True)
+def encode(state, out):
+    own = state[CURRENT]
+    other = state[MASK] ^ own
+    for row in range(HEIGHT):
+        for col in range(WIDTH):
+            bit = np.int64(1) << (7 * col + HEIGHT - 1 - row)
+            out[0, row, col] = 1.0 if own & bit else 0.0
+            out[1, row, col] = 1.0 if other & bit else 0.0
+
+
+@numba.njit(cache=True)
+def transform_into(state, cell_perm, out):
+    """cell_perm [42] gathers cells in plane order (row 0 = top), see spec."""
+    out[CURRENT] = 0
+    out[MASK] = 0
+    for cell in range(HEIGHT * WIDTH):
+        source = cell_perm[cell]
+        src_bit = np.int64(1) << (7 * (source % WIDTH) + HEIGHT - 1 - source // WIDTH)
+        dst_bit = np.int64(1) << (7 * (cell % WIDTH) + HEIGHT - 1 - cell // WIDTH)
+        if state[CURRENT] & src_bit:
+            out[CURRENT] |= dst_bit
+        if state[MASK] & src_bit:
+            out[MASK] |= dst_bit
+    out[PLY] = state[PLY]
+    out[STATUS] = state[STATUS]
+
+
+# ---- human-facing helpers -------------------------------------------------
+
+
+def stones_of_first_player(state: np.ndarray) -> int:
+    """Bitboard of the first player's (X's) stones."""
+    own, mask = int(state[CURRENT]), int(state[MASK])
+    return own if state[PLY] % 2 == 0 else own ^ mask
+
+
+def render(state: np.ndarray) -> str:
+    """The board as text, X for the first player, O for the second."""
+    first = stones_of_first_player(state)
+    mask = int(state[MASK])
+    lines = []
+    for row in reversed(range(HEIGHT)):
+        cells = []
+        for col in range(WIDTH):
+            bit = 1 << (7 * col + row)
+            cells.append("." if not mask & bit else ("X" if first & bit else "O"))
+        lines.append(" ".join(cells))
+    lines.append(" ".join(str(col + 1) for col in range(WIDTH)))
+    return "\n".join(lines)
+
+
+def parse_move(text: str) -> int:
+    text = text.strip()
+    if not (text.isdigit() and 1 <= int(text) <= WIDTH):
+        raise IllegalMoveError(f"'{text}' is not a column: Connect Four columns are 1-{WIDTH}")
+    return int(text) - 1
+
+
+def format_move(action: int) -> str:
+    return str(int(action) + 1)
+
+
+def split_moves(text: str) -> list[str]:
+    """'4453' or '4 4 5 3' -> ['4', '4', '5', '3']."""
+    return [ch for ch in text if not ch.isspace() and ch != ","]
+
+
+def why_illegal(state: np.ndarray, action: int) -> str:
+    if status(state) != ONGOING:
+        return "the game is over"
+    if not 0 <= action < WIDTH:
+        return f"column {action + 1} does not exist"
+    return f"column {action + 1} is full"
+
+
+_CELL_PERMS = mirror_cell_perms(HEIGHT, WIDTH)
+_ACTION_PERMS = np.stack([np.arange(WIDTH), np.arange(WIDTH)[::-1]]).astype(np.int64)
+
+SPEC = GameSpec(
+    name="connect4",
+    board_shape=(HEIGHT, WIDTH),
+    num_actions=NUM_ACTIONS,
+    planes_shape=(NUM_PLANES, HEIGHT, WIDTH),
+    state_size=STATE_SIZE,
+    max_game_length=MAX_MOVES,
+    initial_state=initial_state,
+    legal_mask=legal_mask,
+    play_into=play_into,
+    status=status,
+    encode=encode,
+    transform_into=transform_into,
+    **make_batch_kernels(legal_mask, play_into, status, encode)._asdict(),
+    cell_perms=_CELL_PERMS,
+    action_perms=_ACTION_PERMS,
+    inverse=inverse_indices(_CELL_PERMS),
+    render=render,
+    parse_move=parse_move,
+    format_move=format_move,
+    split_moves=split_moves,
+    why_illegal=why_illegal,
+    dirichlet_alpha=1.0,
+    default_simulations=400,
+    net_blocks=6,
+    net_channels=64,
+)

@@ -1,0 +1,115 @@
+"""The game contract: status codes, the `GameSpec` every game registers, and errors.
+
+Conventions shared by every game module:
+
+- A position is a flat ``np.int64`` array of length ``spec.state_size``.
+- ``status(state)`` returns ``ONGOING`` while the game goes on, else the final
+  value for the side to move: ``+1`` won, ``0`` draw, ``-1`` lost. (In every
+  game here the side to move at a terminal position is the one who did not make
+  the last move, so a decisive result is always ``-1``.)
+- Actions are integers in ``[0, num_actions)``.
+- Symmetries are *gather* tables: applying symmetry ``k`` to planes ``[C, H*W]``
+  gives ``planes[:, cell_perms[k]]``; to a policy ``[A]`` gives
+  ``policy[action_perms[k]]``. ``inverse[k]`` is the symmetry that undoes ``k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+ONGOING = 2
+"""Status code of a position whose game is not over (terminal values are -1, 0, +1)."""
+
+
+class IllegalMoveError(ValueError):
+    """A move or move sequence that cannot be played: malformed text, an
+    occupied cell or full column, or a move after the game ended. The message
+    says which."""
+
+
+class UnknownGameError(ValueError):
+    """A game name that is not registered; the message lists the known games."""
+
+
+@dataclass(frozen=True)
+class GameSpec:
+    """Everything the rest of zeroplay knows about one game.
+
+    Kernels are numba-compiled; shapes use S = state_size, A = num_actions,
+    (C, H, W) = planes_shape, B = batch, K = number of symmetries.
+    """
+
+    name: str
+    """Registry name, e.g. ``"connect4"``."""
+    board_shape: tuple[int, int]
+    """(H, W): rows and columns of the board."""
+    num_actions: int
+    """A: size of the action space (and of policy vectors)."""
+    planes_shape: tuple[int, int, int]
+    """(C, H, W) of the network input; plane 0 always holds the side to move's stones."""
+    state_size: int
+    """S: length of the flat int64 state array."""
+    max_game_length: int
+    """Most moves a game can last (42 for Connect Four); buffers are sized from it."""
+
+    # Single-position kernels (all @njit(cache=True)).
+    initial_state: Callable
+    """() -> state [S] int64."""
+    legal_mask: Callable
+    """(state [S], out [A] bool) -> None; all False once the game is over."""
+    play_into: Callable
+    """(state [S], action, out [S]) -> None; never modifies ``state``; does not check legality."""
+    status: Callable
+    """(state [S]) -> int: ONGOING, or the final value (-1, 0, +1) for the side to move."""
+    encode: Callable
+    """(state [S], out [C, H, W] float32) -> None; plane 0 = side to move."""
+    transform_into: Callable
+    """(state [S], cell_perm [H*W], out [S]) -> None: the position under one symmetry."""
+
+    # Batch kernels, built by ``engine.batch.make_batch_kernels``.
+    legal_mask_batch: Callable
+    """(states [B, S], out [B, A] bool) -> None."""
+    play_batch: Callable
+    """(states [B, S], actions [B], out [B, S]) -> None."""
+    status_batch: Callable
+    """(states [B, S], out [B] int64) -> None."""
+    encode_batch: Callable
+    """(states [B, S], out [B, C, H, W] float32) -> None."""
+
+    # Symmetry tables (gather convention, see the module docstring).
+    cell_perms: np.ndarray
+    """[K, H*W] int64."""
+    action_perms: np.ndarray
+    """[K, A] int64."""
+    inverse: np.ndarray
+    """[K] int64: index of the inverse of each symmetry."""
+
+    # Human-facing helpers (plain Python).
+    render: Callable[[np.ndarray], str]
+    """state -> multi-line text board."""
+    parse_move: Callable[[str], int]
+    """move text -> action; raises IllegalMoveError on malformed text."""
+    format_move: Callable[[int], str]
+    """action -> move text (inverse of parse_move)."""
+    split_moves: Callable[[str], list]
+    """a move-sequence string -> list of move texts."""
+    why_illegal: Callable[[np.ndarray, int], str]
+    """(state, action) -> human reason the action is illegal there."""
+
+    # Defaults for search and networks.
+    dirichlet_alpha: float
+    """Root Dirichlet noise concentration (AlphaZero: about 10 / typical number of legal moves)."""
+    default_simulations: int
+    """Simulations per move that play this game well on a CPU."""
+    net_blocks: int
+    """Residual blocks of the default network."""
+    net_channels: int
+    """Channels of the default network."""
+
+    @property
+    def num_symmetries(self) -> int:
+        """K: number of board symmetries (identity included)."""
+        return int(self.cell_perms.shape[0])

@@ -1,0 +1,170 @@
+"""Tic-tac-toe on a 3x3 board of cells.
+
+Cell index ``3 * r + c``, r = 0 the top row, c = 0 the left column; human
+notation is a file letter and a rank number with a1 bottom-left::
+
+    3 | 0 1 2
+    2 | 3 4 5
+    1 | 6 7 8
+        a b c
+
+State [S = 11] int64: cells 0..8 (+1 the first player X, -1 the second
+player O, 0 empty), then PLY (moves played; X moves at even plies) and STATUS
+(ONGOING, or the final value for the side to move: -1 or 0).
+
+Actions are cells 0..8. Planes [2, 3, 3]: the side to move's stones, the
+opponent's.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from engine.batch import make_batch_kernels
+from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from engine.symmetry import dihedral_cell_perms, inverse_indices
+
+SIZE = 3
+NUM_CELLS = SIZE * SIZE
+NUM_ACTIONS = NUM_CELLS
+NUM_PLANES = 2
+PLY, STATUS = NUM_CELLS, NUM_CELLS + 1
+STATE_SIZE = NUM_CELLS + 2
+
+LINES = np.array(
+    [[0, 1, 2], [3, 4, 5], [6, 7, 8],  # rows
+     [0, 3, 6], [1, 4, 7], [2, 5, 8],  # columns
+     [0, 4, 8], [2, 4, 6]],  # diagonals
+    dtype=np.int64,
+)
+"""[8, 3]: the cells of every winning line."""
+
+
+@numba.njit(cache=True)
+def initial_state():
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    state[STATUS] = ONGOING
+    return state
+
+
+@numba.njit(cache=True)
+def legal_mask(state, out):
+    ongoing = state[STATUS] == ONGOING
+    for cell in range(NUM_CELLS):
+        out[cell] = ongoing and state[cell] == 0
+
+
+@numba.njit(cache=True)
+def side_to_move(state):
+    """+1 when X is to move, -1 when O is."""
+    return 1 if state[PLY] % 2 == 0 else -1
+
+
+@numba.njit(cache=True)
+def play_into(state, action, out):
+    mover = side_to_move(state)
+    out[:] = state
+    out[action] = mover
+    out[PLY] = state[PLY] + 1
+    out[STATUS] = ONGOING
+    for line in range(LINES.shape[0]):
+        if (out[LINES[line, 0]] == mover and out[LINES[line, 1]] == mover
+                and out[LINES[line, 2]] == mover):
+            out[STATUS] = -1
+            return
+    if out[PLY] == NUM_CELLS:
+        out[STATUS] = 0
+
+
+@numba.njit(cache=True)
+def status(state):
+    return state[STATUS]
+
+
+@numba.njit(cache=True)
+def encode(state, out):
+    mover = side_to_move(state)
+    for cell in range(NUM_CELLS):
+        r, c = cell // SIZE, cell % SIZE
+        out[0, r, c] = 1.0 if state[cell] == mover else 0.0
+        out[1, r, c] = 1.0 if state[cell] == -mover else 0.0
+
+
+@numba.njit(cache=True)
+def transform_into(state, cell_perm, out):
+    for cell in range(NUM_CELLS):
+        out[cell] = state[cell_perm[cell]]
+    out[PLY] = state[PLY]
+    out[STATUS] = state[STATUS]
+
+
+# ---- human-facing helpers -------------------------------------------------
+
+FILES = "abc"
+
+
+def render(state: np.ndarray) -> str:
+    marks = {1: "X", -1: "O", 0: "."}
+    lines = []
+    for r in range(SIZE):
+        row = " ".join(marks[int(state[SIZE * r + c])] for c in range(SIZE))
+        lines.append(f"{SIZE - r} {row}")
+    lines.append("  " + " ".join(FILES))
+    return "\n".join(lines)
+
+
+def parse_move(text: str) -> int:
+    text = text.strip().lower()
+    if len(text) != 2 or text[0] not in FILES or text[1] not in "123":
+        raise IllegalMoveError(f"'{text}' is not a cell: tic-tac-toe cells are a1-c3")
+    return SIZE * (SIZE - int(text[1])) + FILES.index(text[0])
+
+
+def format_move(action: int) -> str:
+    return f"{FILES[action % SIZE]}{SIZE - action // SIZE}"
+
+
+def split_moves(text: str) -> list[str]:
+    """'b2 a1,c3' -> ['b2', 'a1', 'c3']; 'b2a1c3' works too."""
+    compact = "".join(ch for ch in text if not ch.isspace() and ch != ",")
+    return [compact[i:i + 2] for i in range(0, len(compact), 2)]
+
+
+def why_illegal(state: np.ndarray, action: int) -> str:
+    if status(state) != ONGOING:
+        return "the game is over"
+    if not 0 <= action < NUM_CELLS:
+        return f"cell {action} does not exist"
+    return f"{format_move(action)} is occupied"
+
+
+_CELL_PERMS = dihedral_cell_perms(SIZE)
+
+SPEC = GameSpec(
+    name="tictactoe",
+    board_shape=(SIZE, SIZE),
+    num_actions=NUM_ACTIONS,
+    planes_shape=(NUM_PLANES, SIZE, SIZE),
+    state_size=STATE_SIZE,
+    max_game_length=NUM_CELLS,
+    initial_state=initial_state,
+    legal_mask=legal_mask,
+    play_into=play_into,
+    status=status,
+    encode=encode,
+    transform_into=transform_into,
+    **make_batch_kernels(legal_mask, play_into, status, encode)._asdict(),
+    cell_perms=_CELL_PERMS,
+    action_perms=_CELL_PERMS.copy(),
+    inverse=inverse_indices(_CELL_PERMS),
+    render=render,
+    parse_move=parse_move,
+    format_move=format_move,
+    split_moves=split_moves,
+    why_illegal=why_illegal,
+    dirichlet_alpha=1.0,
+    default_simulations=100,
+    net_blocks=2,
+    net_channels=32,
+)

@@ -1,0 +1,1 @@
+"""Self-play actors, replay buffer, trainer, supervised bootstrap and the training loop."""
