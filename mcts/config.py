@@ -1,0 +1,44 @@
+"""Search settings: one frozen dataclass, a docstring (and the usual value) on every field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    num_simulations: int = 800
+    """New simulations (leaf evaluations) per search; visits kept by tree reuse come on top.
+    AlphaZero: 800. Our game presets use fewer on a CPU."""
+    c_base: float = 19652.0
+    """PUCT exploration schedule c(s) = log((1 + N + c_base) / c_base) + c_init (AlphaZero: 19652)."""
+    c_init: float = 1.25
+    """PUCT exploration constant at small visit counts (AlphaZero: 1.25)."""
+    fpu_reduction: float = 0.25
+    """First-play urgency: an unvisited child is valued at the parent's value minus
+    fpu_reduction * sqrt(summed prior of the visited children) (Leela Zero: 0.25;
+    0 values unvisited children as the parent)."""
+    root_noise: bool = False
+    """Mix Dirichlet noise into the root priors (on in self-play, off in matches and play)."""
+    dirichlet_alpha: float | None = None
+    """Dirichlet concentration; None takes the game's GameSpec.dirichlet_alpha (chess 0.3, Go 0.03)."""
+    dirichlet_fraction: float = 0.25
+    """Share of the root prior replaced by noise (AlphaZero: 0.25)."""
+    leaves_per_tree: int = 1
+    """Leaves selected per tree per step, kept apart by virtual loss; >1 lets one game
+    fill a network batch (terminal play, GTP). 1 reproduces sequential MCTS exactly."""
+    virtual_loss: float = 1.0
+    """Value subtracted per pending visit while a leaf waits for its evaluation (Leela Zero: 1, i.e. a loss)."""
+    reuse_tree: bool = True
+    """Keep the chosen child's subtree, with its statistics, as the next root."""
+
+    def __post_init__(self):
+        if self.num_simulations < 1:
+            raise ValueError("num_simulations must be at least 1")
+        if self.leaves_per_tree < 1:
+            raise ValueError("leaves_per_tree must be at least 1")
+        if not 0.0 <= self.dirichlet_fraction <= 1.0:
+            raise ValueError("dirichlet_fraction must lie in [0, 1]")
+
+    def replace(self, **changes) -> "MCTSConfig":
+        return replace(self, **changes)

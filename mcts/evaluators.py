@@ -1,0 +1,139 @@
+"""Evaluators: what the search calls to value a batch of leaf positions.
+
+The protocol (numpy in, numpy out; the network evaluator in ``nets`` follows
+it without ``mcts`` importing torch)::
+
+    needs_planes: bool     # True: the search encodes input planes for it
+    evaluate(states [M, S] int64, planes [M, C, H, W] float32 | None)
+        -> logits [M, A] float32, values [M] float32 in [-1, 1] for the side to move
+
+Two evaluators live here: ``UniformEvaluator`` (flat priors, value 0) and
+``RolloutEvaluator`` (flat priors, value = mean result of random playouts,
+the classic pure-MCTS baseline), whose playouts run in numba.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numba
+import numpy as np
+
+from engine.spec import ONGOING, GameSpec
+
+
+class Evaluator(Protocol):
+    needs_planes: bool
+
+    def evaluate(self, states: np.ndarray, planes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        ...
+
+
+class UniformEvaluator:
+    """Equal logits for every action and value 0: search guided by visits alone."""
+
+    needs_planes = False
+
+    def __init__(self, spec: GameSpec):
+        self.num_actions = spec.num_actions
+
+    def evaluate(self, states, planes=None):
+        m = len(states)
+        return np.zeros((m, self.num_actions), np.float32), np.zeros(m, np.float32)
+
+
+# ---- random playouts in numba ------------------------------------------------
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(cache=True)
+def splitmix64(x):
+    """One step of the splitmix64 generator: a well-mixed uint64 from ``x``."""
+    z = x + GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True)
+def state_key(state, seed):
+    """A uint64 hash of ``state [S]`` and ``seed``: the playout's random stream.
+
+    Keying the randomness on the position (rather than on a shared generator)
+    makes a leaf's value independent of which other leaves share its batch, so
+    a batched search reproduces single searches exactly.
+    """
+    key = splitmix64(np.uint64(seed))
+    for i in range(state.shape[0]):
+        key = splitmix64(key ^ np.uint64(state[i]))
+    return key
+
+
+_PLAYOUT_KERNELS: dict[str, object] = {}
+
+
+def playout_kernel(spec: GameSpec):
+    """The numba kernel ``(states [M, S], num_playouts, seed, values [M]) -> None`` of a game."""
+    if spec.name not in _PLAYOUT_KERNELS:
+        _PLAYOUT_KERNELS[spec.name] = _make_playout_kernel(
+            spec.legal_mask, spec.play_into, spec.status, spec.num_actions, spec.state_size)
+    return _PLAYOUT_KERNELS[spec.name]
+
+
+def _make_playout_kernel(legal_mask, play_into, status, num_actions, state_size):
+
+    @numba.njit(cache=True)
+    def playout_values(states, num_playouts, seed, values):
+        mask = np.zeros(num_actions, np.bool_)
+        current = np.empty(state_size, np.int64)
+        following = np.empty(state_size, np.int64)
+        for m in range(states.shape[0]):
+            key = state_key(states[m], seed)
+            total = 0.0
+            for _ in range(num_playouts):
+                current[:] = states[m]
+                sign = 1.0  # +1 while the side to move at the leaf is to move
+                while status(current) == ONGOING:
+                    legal_mask(current, mask)
+                    count = 0
+                    for a in range(num_actions):
+                        count += mask[a]
+                    key = splitmix64(key)
+                    k = int((key >> np.uint64(11)) % np.uint64(count))
+                    for a in range(num_actions):
+                        if mask[a]:
+                            if k == 0:
+                                play_into(current, a, following)
+                                break
+                            k -= 1
+                    current[:] = following
+                    sign = -sign
+                total += sign * status(current)
+            values[m] = total / num_playouts
+
+    return playout_values
+
+
+class RolloutEvaluator:
+    """Flat priors and the mean result of ``num_playouts`` uniformly random playouts.
+
+    Playouts are deterministic given the position and ``seed`` (see
+    ``state_key``); change ``seed`` for other random streams.
+    """
+
+    needs_planes = False
+
+    def __init__(self, spec: GameSpec, num_playouts: int = 1, seed: int = 0):
+        if num_playouts < 1:
+            raise ValueError("num_playouts must be at least 1")
+        self.num_actions = spec.num_actions
+        self.num_playouts = num_playouts
+        self.seed = seed
+        self._kernel = playout_kernel(spec)
+
+    def evaluate(self, states, planes=None):
+        m = len(states)
+        values = np.empty(m, np.float64)
+        self._kernel(states, self.num_playouts, self.seed, values)
+        return np.zeros((m, self.num_actions), np.float32), values.astype(np.float32)

@@ -1,0 +1,124 @@
+"""Game-specific search kernels, built per game from its engine kernels.
+
+Selection, playing the selected move and encoding the new leaf happen in one
+numba call per simulation step (crossing into numba costs microseconds, so a
+step makes three calls in all: select, evaluate, back up). Like
+``engine.batch``, the kernels are closures over the game's kernels: numba
+compiles and caches one copy per game.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numba
+import numpy as np
+
+from engine.spec import ONGOING, GameSpec
+from mcts.tree import PENDING, ROOT, UNVISITED
+from mcts.tree_ops import COLLISION, NO_LEAF, TERMINAL_LEAF, add_virtual_visit, puct_action
+
+
+class TreeKernels(NamedTuple):
+    set_root: Callable
+    select_leaves: Callable
+
+
+_CACHE: dict[str, TreeKernels] = {}
+
+
+def tree_kernels(spec: GameSpec) -> TreeKernels:
+    """The (memoised) search kernels of ``spec``'s game."""
+    if spec.name not in _CACHE:
+        _CACHE[spec.name] = _make_tree_kernels(spec.legal_mask, spec.play_into, spec.status, spec.encode)
+    return _CACHE[spec.name]
+
+
+def _make_tree_kernels(legal_mask, play_into, status, encode) -> TreeKernels:
+
+    @numba.njit(cache=True)
+    def init_node(tree, b, node, parent, action):
+        """Fill node slot ``node`` with a fresh, unexpanded node (its state already written)."""
+        tree.parents[b, node] = parent
+        tree.actions[b, node] = action
+        tree.visits[b, node] = 0
+        tree.value_sums[b, node] = 0.0
+        tree.statuses[b, node] = status(tree.states[b, node])
+        tree.expanded[b, node] = PENDING
+        legal_mask(tree.states[b, node], tree.legal[b, node])
+        tree.priors[b, node, :] = 0.0
+        tree.children[b, node, :] = UNVISITED
+
+    @numba.njit(cache=True)
+    def set_root(tree, b, state):
+        """Clear tree ``b`` and make ``state [S]`` its (unexpanded) root."""
+        tree.states[b, ROOT] = state
+        init_node(tree, b, ROOT, UNVISITED, UNVISITED)
+        tree.num_nodes[b] = 1
+        tree.root_noise[b, :] = 0.0
+
+    @numba.njit(cache=True)
+    def select_leaves(tree, active, sims_target, sims_done, leaves_per_tree,
+                      c_base, c_init, fpu_reduction, noise_fraction, virtual_loss, encode_planes,
+                      leaf_nodes, eval_slots, leaf_states, leaf_planes):
+        """Select up to ``leaves_per_tree`` leaves in every active tree.
+
+        active [B] bool; sims_target, sims_done [B] int32. Writes leaf_nodes [B, L]
+        and eval_slots [B, L] int32 (an index into the evaluation batch, or
+        TERMINAL_LEAF / COLLISION / NO_LEAF), and for the M leaves to evaluate
+        leaf_states [M, S] and, if ``encode_planes``, leaf_planes [M, C, H, W].
+        Returns M, or -1 when every active tree has finished its simulations.
+        """
+        num_eval = 0
+        any_work = False
+        for b in range(leaf_nodes.shape[0]):
+            for l in range(leaves_per_tree):
+                leaf_nodes[b, l] = NO_LEAF
+                eval_slots[b, l] = NO_LEAF
+            if not active[b] or tree.statuses[b, ROOT] != ONGOING:
+                continue  # nothing to search in a finished game
+            root_pending = tree.expanded[b, ROOT] == PENDING
+            remaining = 1 if root_pending else sims_target[b] - sims_done[b]
+            if remaining <= 0:
+                continue
+            any_work = True
+            for l in range(min(leaves_per_tree, remaining)):
+                node = ROOT
+                while True:
+                    add_virtual_visit(tree, b, node, virtual_loss)
+                    if tree.statuses[b, node] != ONGOING:
+                        eval_slots[b, l] = TERMINAL_LEAF
+                        break
+                    if tree.expanded[b, node] == PENDING:
+                        if node == ROOT and l == 0:
+                            eval_slots[b, l] = num_eval
+                        else:
+                            eval_slots[b, l] = COLLISION
+                        break
+                    action = puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction)
+                    child = tree.children[b, node, action]
+                    if child == UNVISITED:
+                        child = tree.num_nodes[b]
+                        if child >= tree.visits.shape[1]:
+                            raise RuntimeError("search tree is full: capacity too small for the simulations")
+                        tree.num_nodes[b] += 1
+                        tree.children[b, node, action] = child
+                        play_into(tree.states[b, node], action, tree.states[b, child])
+                        init_node(tree, b, child, node, action)
+                        add_virtual_visit(tree, b, child, virtual_loss)
+                        node = child
+                        if tree.statuses[b, node] != ONGOING:
+                            eval_slots[b, l] = TERMINAL_LEAF
+                        else:
+                            eval_slots[b, l] = num_eval
+                        break
+                    node = child
+                leaf_nodes[b, l] = node
+                if eval_slots[b, l] >= 0:
+                    leaf_states[num_eval] = tree.states[b, node]
+                    if encode_planes:
+                        encode(tree.states[b, node], leaf_planes[num_eval])
+                    num_eval += 1
+        return num_eval if any_work else -1
+
+    return TreeKernels(set_root, select_leaves)

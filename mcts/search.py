@@ -1,0 +1,196 @@
+"""Batched PUCT search over B games at once.
+
+One simulation step for all B games is three calls: ``select_leaves`` (numba:
+descend every tree, play the selected move, encode the new leaves), one call
+of the evaluator on the M leaves that need a value, and ``backup_leaves``
+(numba: expand and back up). Every game owns one tree in one ``Tree`` of
+arrays; see ``mcts.tree`` for shapes and the sign convention.
+
+Typical use (one move of B games)::
+
+    search = BatchedSearch(spec, evaluator, MCTSConfig(num_simulations=200), batch_size=B)
+    search.set_roots(states)                  # states [B, S]
+    result = search.run(rngs=rngs)           # visit counts [B, A], root values [B]
+    actions = [choose_action(result.visit_counts[b], 1.0, rngs[b]) for b in range(B)]
+    search.advance(actions)                  # tree reuse: chosen children become roots
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from engine.spec import ONGOING, GameSpec
+from mcts.config import MCTSConfig
+from mcts.evaluators import Evaluator
+from mcts.kernels import tree_kernels
+from mcts.tree import ROOT, UNVISITED, allocate_tree
+from mcts.tree_ops import backup_leaves, principal_variation, reuse_subtree, root_statistics
+
+
+@dataclass
+class SearchResult:
+    """What one search returns for its B games."""
+
+    visit_counts: np.ndarray
+    """[B, A] int32: visits of each root child (the policy target)."""
+    root_values: np.ndarray
+    """[B] float32: mean value of each root for its side to move, in [-1, 1]."""
+
+
+class BatchedSearch:
+    """B search trees searched together, one evaluator call per simulation step."""
+
+    def __init__(self, spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, batch_size: int = 1):
+        self.spec = spec
+        self.evaluator = evaluator
+        self.config = config
+        self.batch_size = batch_size
+        # One search adds at most num_simulations nodes (plus the root); reuse keeps
+        # at most as many again, so the tree never overflows.
+        self.max_new_nodes = config.num_simulations + config.leaves_per_tree + 1
+        capacity = 2 * self.max_new_nodes
+        self.tree = allocate_tree(batch_size, capacity, spec.num_actions, spec.state_size)
+        self.kernels = tree_kernels(spec)
+        self.active = np.zeros(batch_size, np.bool_)
+        self.sims_target = np.zeros(batch_size, np.int32)
+        self.sims_done = np.zeros(batch_size, np.int32)
+        leaves = batch_size * config.leaves_per_tree
+        self.leaf_nodes = np.zeros((batch_size, config.leaves_per_tree), np.int32)
+        self.eval_slots = np.zeros((batch_size, config.leaves_per_tree), np.int32)
+        self.leaf_states = np.zeros((leaves, spec.state_size), np.int64)
+        self.needs_planes = bool(getattr(evaluator, "needs_planes", True))
+        plane_rows = leaves if self.needs_planes else 1
+        self.leaf_planes = np.zeros((plane_rows, *spec.planes_shape), np.float32)
+        self._no_logits = np.zeros((0, spec.num_actions), np.float32)
+        self._no_values = np.zeros(0, np.float32)
+        self._order = np.zeros(capacity, np.int32)
+        self._remap = np.zeros(capacity, np.int32)
+        alpha = config.dirichlet_alpha if config.dirichlet_alpha is not None else spec.dirichlet_alpha
+        self.dirichlet_alpha = float(alpha)
+
+    # ---- roots ---------------------------------------------------------------
+
+    def set_root(self, b: int, state: np.ndarray) -> None:
+        """Start tree ``b`` afresh from ``state [S]`` and mark it active."""
+        self.kernels.set_root(self.tree, b, np.ascontiguousarray(state, np.int64))
+        self.active[b] = True
+
+    def set_roots(self, states: np.ndarray) -> None:
+        """Start every tree afresh: states [B, S]."""
+        for b, state in enumerate(states):
+            self.set_root(b, state)
+
+    def deactivate(self, b: int) -> None:
+        """Leave tree ``b`` out of later searches (its game slot is empty)."""
+        self.active[b] = False
+
+    def root_state(self, b: int) -> np.ndarray:
+        return self.tree.states[b, ROOT].copy()
+
+    def advance(self, actions: Sequence[int]) -> None:
+        """Play ``actions [B]`` at the roots of the active trees.
+
+        With ``reuse_tree`` the chosen child becomes the root and keeps its
+        statistics; otherwise (or if the child was never visited) the tree
+        restarts from the new position.
+        """
+        for b in np.flatnonzero(self.active):
+            self.advance_one(int(b), int(actions[b]))
+
+    def advance_one(self, b: int, action: int) -> None:
+        child = self.tree.children[b, ROOT, action]
+        if self.config.reuse_tree and child != UNVISITED:
+            keep_limit = self.tree.visits.shape[1] - self.max_new_nodes
+            reuse_subtree(self.tree, b, child, keep_limit, self._order, self._remap)
+        else:
+            following = np.empty(self.spec.state_size, np.int64)
+            self.spec.play_into(self.tree.states[b, ROOT], action, following)
+            self.set_root(b, following)
+
+    # ---- search --------------------------------------------------------------
+
+    def run(self, num_simulations: int | np.ndarray | None = None,
+            rngs: Sequence[np.random.Generator] | None = None) -> SearchResult:
+        """Search every active tree and return the root statistics.
+
+        ``num_simulations``: an int, or [B] per game (playout-cap randomisation);
+        at most ``config.num_simulations``, the default. ``rngs``: one numpy
+        Generator per game, needed when ``config.root_noise`` is on.
+        """
+        cfg = self.config
+        target = cfg.num_simulations if num_simulations is None else num_simulations
+        self.sims_target[:] = target
+        if self.sims_target.max() > cfg.num_simulations:
+            raise ValueError("num_simulations may not exceed config.num_simulations (it sizes the tree)")
+        self.sims_done[:] = 0
+        noise_fraction = 0.0
+        if cfg.root_noise:
+            if rngs is None:
+                raise ValueError("root noise needs one random generator per game (rngs)")
+            self._draw_root_noise(rngs)
+            noise_fraction = cfg.dirichlet_fraction
+        evaluate = self.evaluator.evaluate
+        while True:
+            num_eval = self.kernels.select_leaves(
+                self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree,
+                cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+                self.needs_planes, self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes)
+            if num_eval < 0:
+                break
+            if num_eval:
+                planes = self.leaf_planes[:num_eval] if self.needs_planes else None
+                logits, values = evaluate(self.leaf_states[:num_eval], planes)
+                logits = np.ascontiguousarray(logits, np.float32)
+                values = np.ascontiguousarray(values, np.float32)
+            else:
+                logits, values = self._no_logits, self._no_values
+            backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values,
+                          self.sims_done, cfg.virtual_loss)
+        visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
+        root_values = np.zeros(self.batch_size, np.float32)
+        root_statistics(self.tree, visit_counts, root_values)
+        return SearchResult(visit_counts, root_values)
+
+    def _draw_root_noise(self, rngs: Sequence[np.random.Generator]) -> None:
+        noise = self.tree.root_noise
+        for b in np.flatnonzero(self.active):
+            legal = self.tree.legal[b, ROOT]
+            noise[b] = 0.0
+            count = int(legal.sum())
+            if count:
+                noise[b, legal] = rngs[b].dirichlet(np.full(count, self.dirichlet_alpha))
+
+    def principal_variation(self, b: int, max_length: int = 32) -> list[int]:
+        """The most-visited line of actions from the root of tree ``b``."""
+        out = np.zeros(max_length, np.int64)
+        length = principal_variation(self.tree, b, out)
+        return [int(a) for a in out[:length]]
+
+
+def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """An action drawn with probability proportional to visits ** (1 / temperature).
+
+    visit_counts [A]. Temperature 0 plays the most visited action (ties broken at random).
+    """
+    counts = np.asarray(visit_counts, np.float64)
+    if counts.sum() <= 0:
+        raise ValueError("no visits to choose from")
+    if temperature <= 0:
+        best = np.flatnonzero(counts == counts.max())
+        return int(best[0] if len(best) == 1 else rng.choice(best))
+    weights = counts ** (1.0 / temperature)
+    return int(rng.choice(len(counts), p=weights / weights.sum()))
+
+
+def search_position(spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, state: np.ndarray,
+                    rng: np.random.Generator | None = None) -> tuple[SearchResult, list[int]]:
+    """Search one position from scratch; returns its result (B = 1) and principal variation."""
+    if spec.status(state) != ONGOING:
+        raise ValueError("the game is over: there is nothing to search")
+    search = BatchedSearch(spec, evaluator, config, batch_size=1)
+    search.set_root(0, state)
+    result = search.run(rngs=[rng] if rng is not None else None)
+    return result, search.principal_variation(0)

@@ -1,0 +1,221 @@
+"""Game-independent tree kernels: PUCT choice, expansion, backup, statistics, reuse.
+
+All work on one tree ``b`` of a ``Tree`` (see ``mcts.tree`` for shapes and the
+sign convention) and are compiled with ``cache=True``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from mcts.tree import EXPANDED, ROOT, UNVISITED
+
+NO_LEAF = -1
+"""``eval_slots`` / ``leaf_nodes`` entry of a leaf slot that selected nothing."""
+TERMINAL_LEAF = -2
+"""``eval_slots`` entry of a leaf whose exact value is known (game over there)."""
+COLLISION = -3
+"""``eval_slots`` entry of a descent that hit a leaf still waiting for its evaluation."""
+
+
+@numba.njit(cache=True)
+def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
+    """The legal action maximising the PUCT score at ``node`` of tree ``b``.
+
+    score = Q + c(N) * P * sqrt(N) / (1 + n), with Q from the chooser's view,
+    unvisited children valued by first-play urgency, and at the root the prior
+    mixed with ``tree.root_noise`` by ``noise_fraction``.
+    """
+    parent_visits = tree.visits[b, node]
+    exploration = (math.log((1.0 + parent_visits + c_base) / c_base) + c_init) * math.sqrt(parent_visits)
+    parent_value = 0.0
+    if parent_visits > 0:
+        parent_value = -tree.value_sums[b, node] / parent_visits
+    visited_prior = 0.0
+    num_actions = tree.children.shape[2]
+    for a in range(num_actions):
+        if tree.children[b, node, a] != UNVISITED:
+            visited_prior += tree.priors[b, node, a]
+    fpu_value = parent_value - fpu_reduction * math.sqrt(visited_prior)
+    best_action = -1
+    best_score = -np.inf
+    for a in range(num_actions):
+        if not tree.legal[b, node, a]:
+            continue
+        prior = tree.priors[b, node, a]
+        if node == ROOT and noise_fraction > 0.0:
+            prior = (1.0 - noise_fraction) * prior + noise_fraction * tree.root_noise[b, a]
+        child = tree.children[b, node, a]
+        if child == UNVISITED:
+            q, child_visits = fpu_value, 0
+        else:
+            child_visits = tree.visits[b, child]
+            q = tree.value_sums[b, child] / child_visits if child_visits > 0 else fpu_value
+        score = q + exploration * prior / (1.0 + child_visits)
+        if score > best_score:
+            best_score = score
+            best_action = a
+    return best_action
+
+
+@numba.njit(cache=True)
+def add_virtual_visit(tree, b, node, virtual_loss):
+    """Count a visit on ``node`` before its value is known; it counts as a loss meanwhile."""
+    tree.visits[b, node] += 1
+    tree.value_sums[b, node] -= virtual_loss
+
+
+@numba.njit(cache=True)
+def expand(tree, b, node, logits):
+    """Set the priors of ``node`` to the softmax of ``logits [A]`` over its legal actions."""
+    num_actions = logits.shape[0]
+    top = -np.inf
+    for a in range(num_actions):
+        if tree.legal[b, node, a] and logits[a] > top:
+            top = logits[a]
+    total = 0.0
+    for a in range(num_actions):
+        if tree.legal[b, node, a]:
+            p = math.exp(logits[a] - top)
+            tree.priors[b, node, a] = p
+            total += p
+        else:
+            tree.priors[b, node, a] = 0.0
+    if total > 0.0:
+        for a in range(num_actions):
+            tree.priors[b, node, a] /= total
+    tree.expanded[b, node] = EXPANDED
+
+
+@numba.njit(cache=True)
+def backup(tree, b, leaf, leaf_value, virtual_loss):
+    """Add ``leaf_value`` (for the side to move at ``leaf``) up the path to the root,
+    replacing the virtual losses that selection put there."""
+    value = -leaf_value
+    node = leaf
+    while node != UNVISITED:
+        tree.value_sums[b, node] += value + virtual_loss
+        value = -value
+        node = tree.parents[b, node]
+
+
+@numba.njit(cache=True)
+def revert_virtual_visits(tree, b, leaf, virtual_loss):
+    """Undo the virtual visits of a descent that ended in a collision."""
+    node = leaf
+    while node != UNVISITED:
+        tree.visits[b, node] -= 1
+        tree.value_sums[b, node] += virtual_loss
+        node = tree.parents[b, node]
+
+
+@numba.njit(cache=True)
+def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtual_loss):
+    """Expand and back up every leaf selected in one step.
+
+    leaf_nodes [B, L] int32 and eval_slots [B, L] int32 as written by selection;
+    logits [M, A] float32 and values [M] float32 are the evaluator's output for the
+    M leaves with ``eval_slots >= 0``; sims_done [B] int32 is advanced by the
+    simulations completed (the root's own first evaluation is not a simulation).
+    """
+    for b in range(leaf_nodes.shape[0]):
+        for l in range(leaf_nodes.shape[1]):
+            leaf = leaf_nodes[b, l]
+            slot = eval_slots[b, l]
+            if leaf == NO_LEAF:
+                continue
+            if slot == COLLISION:
+                revert_virtual_visits(tree, b, leaf, virtual_loss)
+                continue
+            if slot == TERMINAL_LEAF:
+                value = float(tree.statuses[b, leaf])
+            else:
+                expand(tree, b, leaf, logits[slot])
+                value = float(values[slot])
+            backup(tree, b, leaf, value, virtual_loss)
+            if leaf != ROOT:
+                sims_done[b] += 1
+
+
+@numba.njit(cache=True)
+def root_statistics(tree, visit_counts, root_values):
+    """visit_counts [B, A] int32: visits of each root child; root_values [B] float32:
+    the root's mean value for its side to move (0 before any visit)."""
+    for b in range(tree.visits.shape[0]):
+        for a in range(tree.children.shape[2]):
+            child = tree.children[b, ROOT, a]
+            visit_counts[b, a] = tree.visits[b, child] if child != UNVISITED else 0
+        n = tree.visits[b, ROOT]
+        root_values[b] = -tree.value_sums[b, ROOT] / n if n > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def principal_variation(tree, b, out):
+    """Write the most-visited line from the root of tree ``b`` into ``out [D]``;
+    returns its length."""
+    node = ROOT
+    length = 0
+    while length < out.shape[0]:
+        best, best_visits = -1, 0
+        for a in range(tree.children.shape[2]):
+            child = tree.children[b, node, a]
+            if child != UNVISITED and tree.visits[b, child] > best_visits:
+                best, best_visits = a, tree.visits[b, child]
+        if best < 0:
+            break
+        out[length] = best
+        length += 1
+        node = tree.children[b, node, best]
+    return length
+
+
+@numba.njit(cache=True)
+def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
+    """Make node ``new_root`` of tree ``b`` the root, keeping its subtree and statistics.
+
+    The subtree is collected breadth first, at most ``keep_limit`` nodes, so that
+    the next search has room (deeper nodes beyond the limit are dropped and their
+    actions become unvisited again). Kept nodes are then renumbered in creation
+    order: a node is always created after its parent, so the new root gets index
+    0, parents keep smaller indices than their children, and the j-th kept node
+    has an old index >= j, which makes the copy below safe in place. order [N]
+    and remap [N] int32 are scratch space.
+    """
+    capacity = tree.visits.shape[1]
+    for n in range(capacity):
+        remap[n] = UNVISITED
+    order[0] = new_root
+    remap[new_root] = 0
+    head, tail = 0, 1
+    while head < tail:
+        node = order[head]
+        head += 1
+        for a in range(tree.children.shape[2]):
+            child = tree.children[b, node, a]
+            if child != UNVISITED and tail < keep_limit:
+                remap[child] = 0
+                order[tail] = child
+                tail += 1
+    order[:tail] = np.sort(order[:tail])
+    for new in range(tail):
+        remap[order[new]] = new
+    for new in range(tail):
+        old = order[new]
+        tree.visits[b, new] = tree.visits[b, old]
+        tree.value_sums[b, new] = tree.value_sums[b, old]
+        tree.priors[b, new] = tree.priors[b, old]
+        tree.legal[b, new] = tree.legal[b, old]
+        tree.states[b, new] = tree.states[b, old]
+        tree.statuses[b, new] = tree.statuses[b, old]
+        tree.expanded[b, new] = tree.expanded[b, old]
+        tree.actions[b, new] = tree.actions[b, old]
+        parent = tree.parents[b, old]
+        tree.parents[b, new] = remap[parent] if new > 0 else UNVISITED
+        for a in range(tree.children.shape[2]):
+            child = tree.children[b, old, a]
+            tree.children[b, new, a] = remap[child] if child != UNVISITED else UNVISITED
+    tree.actions[b, 0] = UNVISITED
+    tree.num_nodes[b] = tail

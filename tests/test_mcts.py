@@ -1,0 +1,277 @@
+"""Batched MCTS: tactics drawn as boards, exhaustive tic-tac-toe against minimax,
+batched-versus-single equivalence, noise, virtual loss and tree reuse."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import engine
+from engine.spec import ONGOING
+from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, search_position
+from mcts.tree import EXPANDED, ROOT, UNVISITED
+from tests.boards import connect4_from_drawing, tictactoe_from_drawing
+
+C4 = engine.get_game("connect4")
+TTT = engine.get_game("tictactoe")
+
+# X to move (4 stones each side): X wins at once in column 5 (three in the bottom row).
+C4_WIN_IN_ONE = """
+. . . . . . .
+. . . . . . .
+. . . . . . .
+. . . . . . .
+O . . . . O .
+O X X X . X O
+"""
+WIN_COLUMN = 4
+
+# O to move: X threatens to complete the column-2 stack; O must block at column 2.
+C4_MUST_BLOCK = """
+. . . . . . .
+. . . . . . .
+. X . . . . .
+. X . . . . .
+. X O . . . .
+. O X O . . .
+"""
+BLOCK_COLUMN = 1
+
+TTT_WIN_IN_ONE = """
+X X .
+O O .
+. . .
+"""  # X to move: c3 wins
+TTT_MUST_BLOCK = """
+X X .
+. O .
+. . .
+"""  # O to move: c3 blocks
+
+
+def evaluators(spec):
+    return {
+        "rollout": (RolloutEvaluator(spec, seed=3), 400),
+        "uniform": (UniformEvaluator(spec), 3000),
+    }
+
+
+@pytest.mark.parametrize("kind", ["rollout", "uniform"])
+@pytest.mark.parametrize(
+    "spec, drawing, from_drawing, expected",
+    [
+        (C4, C4_WIN_IN_ONE, connect4_from_drawing, WIN_COLUMN),
+        (C4, C4_MUST_BLOCK, connect4_from_drawing, BLOCK_COLUMN),
+        (TTT, TTT_WIN_IN_ONE, tictactoe_from_drawing, TTT.parse_move("c3")),
+        (TTT, TTT_MUST_BLOCK, tictactoe_from_drawing, TTT.parse_move("c3")),
+    ],
+    ids=["c4-win", "c4-block", "ttt-win", "ttt-block"],
+)
+def test_tactics(kind, spec, drawing, from_drawing, expected):
+    state = from_drawing(drawing)
+    evaluator, sims = evaluators(spec)[kind]
+    result, pv = search_position(spec, evaluator, MCTSConfig(num_simulations=sims), state)
+    assert choose_action(result.visit_counts[0], 0.0, np.random.default_rng(0)) == expected
+    assert pv[0] == expected
+
+
+def test_win_in_one_has_exact_value():
+    state = connect4_from_drawing(C4_WIN_IN_ONE)
+    result, _ = search_position(C4, UniformEvaluator(C4), MCTSConfig(num_simulations=3000), state)
+    assert result.root_values[0] > 0.9, "the winning child is terminal and backs up an exact +1"
+
+
+# ---- tic-tac-toe: never loses from the empty board, checked against minimax ----
+
+
+@functools.lru_cache(maxsize=None)
+def minimax(cells: tuple) -> int:
+    """Exact value for the side to move of a tic-tac-toe position (tuple of its state)."""
+    state = np.array(cells, np.int64)
+    if TTT.status(state) != ONGOING:
+        return int(TTT.status(state))
+    best = -1
+    for action in engine.legal_actions(TTT, state):
+        best = max(best, -minimax(tuple(engine.play_action(TTT, state, action))))
+    return best
+
+
+@pytest.mark.parametrize("search_plays_first", [True, False])
+def test_tictactoe_search_never_loses_to_any_reply(search_plays_first):
+    """Every line where the search moves against all opponent replies: each search
+    move keeps the minimax value. Positions of one depth are searched as one batch."""
+    config = MCTSConfig(num_simulations=2000)
+    frontier = [TTT.initial_state()]
+    searched = 0
+    while frontier:
+        to_search, following = [], []
+        for state in frontier:
+            if TTT.status(state) != ONGOING:
+                continue
+            searchers_turn = (state[9] % 2 == 0) == search_plays_first
+            if searchers_turn:
+                to_search.append(state)
+            else:
+                following += [engine.play_action(TTT, state, a) for a in engine.legal_actions(TTT, state)]
+        if to_search:
+            search = BatchedSearch(TTT, RolloutEvaluator(TTT, num_playouts=4, seed=1), config,
+                                   batch_size=len(to_search))
+            search.set_roots(np.stack(to_search))
+            result = search.run()
+            for state, counts in zip(to_search, result.visit_counts):
+                action = int(np.argmax(counts))
+                after = engine.play_action(TTT, state, action)
+                assert -minimax(tuple(after)) == minimax(tuple(state)), (
+                    f"search threw away value in\n{TTT.render(state)}\nplaying {TTT.format_move(action)}")
+                following.append(after)
+            searched += len(to_search)
+        frontier = {tuple(s): s for s in following}.values()
+    assert searched > 50
+
+
+# ---- batching, counts, noise, virtual loss, reuse -----------------------------
+
+
+def random_openings(spec, count, plies, seed):
+    rng = np.random.default_rng(seed)
+    states = []
+    for _ in range(count):
+        state = spec.initial_state()
+        for _ in range(plies):
+            state = engine.play_action(spec, state, int(rng.choice(engine.legal_actions(spec, state))))
+        states.append(state)
+    return np.stack(states)
+
+
+def test_batched_search_equals_single_searches():
+    config = MCTSConfig(num_simulations=300, root_noise=True)
+    states = random_openings(C4, 6, plies=5, seed=4)
+    batched = BatchedSearch(C4, RolloutEvaluator(C4, seed=9), config, batch_size=len(states))
+    batched.set_roots(states)
+    together = batched.run(rngs=[np.random.default_rng(100 + b) for b in range(len(states))])
+    for b, state in enumerate(states):
+        single = BatchedSearch(C4, RolloutEvaluator(C4, seed=9), config, batch_size=1)
+        single.set_root(0, state)
+        alone = single.run(rngs=[np.random.default_rng(100 + b)])
+        assert np.array_equal(alone.visit_counts[0], together.visit_counts[b])
+        assert alone.root_values[0] == together.root_values[b]
+
+
+@pytest.mark.parametrize("leaves_per_tree", [1, 4])
+def test_visit_counts_sum_to_simulations(leaves_per_tree):
+    config = MCTSConfig(num_simulations=250, leaves_per_tree=leaves_per_tree)
+    states = random_openings(C4, 5, plies=3, seed=2)
+    search = BatchedSearch(C4, RolloutEvaluator(C4), config, batch_size=5)
+    search.set_roots(states)
+    result = search.run()
+    assert (result.visit_counts.sum(axis=1) == 250).all()
+    tree = search.tree
+    assert (tree.visits[:, ROOT] == 251).all(), "root: its own evaluation plus every simulation"
+    assert np.allclose(tree.value_sums[:, :tree.num_nodes.max()].max(), tree.value_sums.max())
+
+
+def test_per_game_simulation_counts():
+    search = BatchedSearch(C4, UniformEvaluator(C4), MCTSConfig(num_simulations=100), batch_size=3)
+    search.set_roots(random_openings(C4, 3, plies=2, seed=5))
+    result = search.run(num_simulations=np.array([100, 10, 1]))
+    assert list(result.visit_counts.sum(axis=1)) == [100, 10, 1]
+
+
+def test_virtual_loss_spreads_leaves_and_still_finds_the_win():
+    state = connect4_from_drawing(C4_WIN_IN_ONE)
+    config = MCTSConfig(num_simulations=600, leaves_per_tree=8)
+    result, pv = search_position(C4, RolloutEvaluator(C4, seed=1), config, state)
+    assert pv[0] == WIN_COLUMN
+
+
+class HashEvaluator:
+    """Deterministic non-uniform logits and values from the position alone."""
+
+    needs_planes = False
+
+    def __init__(self, spec):
+        self.num_actions = spec.num_actions
+
+    def logits_of(self, state):
+        return np.sin(np.arange(1, self.num_actions + 1) * (float(state.sum() % 9973) + 1.0)).astype(np.float32)
+
+    def evaluate(self, states, planes=None):
+        logits = np.stack([self.logits_of(s) for s in states]) if len(states) else np.zeros((0, self.num_actions), np.float32)
+        return logits, np.tanh(logits[:, 0]).astype(np.float32)
+
+
+def test_noise_touches_only_the_root():
+    state = random_openings(C4, 1, plies=4, seed=8)[0]
+    evaluator = HashEvaluator(C4)
+    results = {}
+    for noise in (False, True):
+        search = BatchedSearch(C4, evaluator, MCTSConfig(num_simulations=400, root_noise=noise), batch_size=1)
+        search.set_root(0, state)
+        results[noise] = search.run(rngs=[np.random.default_rng(0)])
+        tree = search.tree
+        for node in range(tree.num_nodes[0]):
+            if tree.expanded[0, node] != EXPANDED:
+                continue
+            logits = evaluator.logits_of(tree.states[0, node])
+            legal = tree.legal[0, node]
+            expected = np.where(legal, np.exp(logits - logits[legal].max()), 0.0)
+            assert np.allclose(tree.priors[0, node], expected / expected.sum(), atol=1e-6), "stored priors stay clean"
+        noise_vector = tree.root_noise[0]
+        if noise:
+            assert np.isclose(noise_vector.sum(), 1.0) and not noise_vector[~tree.legal[0, ROOT]].any()
+        else:
+            assert not noise_vector.any()
+    assert not np.array_equal(results[True].visit_counts, results[False].visit_counts)
+
+
+def test_reused_subtree_keeps_its_statistics():
+    state = random_openings(C4, 1, plies=2, seed=6)[0]
+    search = BatchedSearch(C4, RolloutEvaluator(C4), MCTSConfig(num_simulations=500), batch_size=1)
+    search.set_root(0, state)
+    result = search.run()
+    action = int(np.argmax(result.visit_counts[0]))
+    tree = search.tree
+    child = tree.children[0, ROOT, action]
+    child_visits, child_sum = tree.visits[0, child], tree.value_sums[0, child]
+    grandchildren = tree.children[0, child].copy()
+    grand_visits = [tree.visits[0, g] if g != UNVISITED else 0 for g in grandchildren]
+    child_state = tree.states[0, child].copy()
+
+    search.advance([action])
+    assert tree.visits[0, ROOT] == child_visits and tree.value_sums[0, ROOT] == child_sum
+    assert np.array_equal(tree.states[0, ROOT], child_state)
+    assert tree.parents[0, ROOT] == UNVISITED
+    kept = [tree.visits[0, g] if g != UNVISITED else 0 for g in tree.children[0, ROOT]]
+    assert kept == grand_visits
+    for node in range(1, tree.num_nodes[0]):  # parents point at nodes holding the preceding position
+        parent = tree.parents[0, node]
+        replay = np.empty(C4.state_size, np.int64)
+        C4.play_into(tree.states[0, parent], tree.actions[0, node], replay)
+        assert np.array_equal(replay, tree.states[0, node])
+    # A second search adds the new simulations on top of the kept visits.
+    again = search.run()
+    assert again.visit_counts[0].sum() == sum(grand_visits) + 500
+
+
+def test_reuse_over_a_whole_game_never_overflows():
+    search = BatchedSearch(TTT, RolloutEvaluator(TTT), MCTSConfig(num_simulations=200), batch_size=2)
+    search.set_roots(np.stack([TTT.initial_state()] * 2))
+    rng = np.random.default_rng(0)
+    while search.active.any():
+        result = search.run()
+        actions = [choose_action(result.visit_counts[b], 1.0, rng) if search.active[b] else 0 for b in range(2)]
+        search.advance(actions)
+        for b in range(2):
+            if search.active[b] and TTT.status(search.root_state(b)) != ONGOING:
+                search.deactivate(b)
+
+
+def test_choose_action_temperature():
+    rng = np.random.default_rng(0)
+    counts = np.array([1, 7, 2, 0])
+    assert choose_action(counts, 0.0, rng) == 1
+    draws = np.bincount([choose_action(counts, 1.0, rng) for _ in range(4000)], minlength=4) / 4000
+    assert np.allclose(draws, counts / counts.sum(), atol=0.03)
+    assert draws[3] == 0
