@@ -1,0 +1,97 @@
+"""Network shape configuration and its short name.
+
+A network is named after its tower like KataGo's models: ``b6c64`` is six
+residual blocks of 64 channels. The name carries only the tower; the heads use
+the defaults below unless a config says otherwise, and a checkpoint stores the
+whole config (``NetConfig.to_dict``), so a network with non-default heads still
+loads exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_NAME_RE = re.compile(r"b(\d+)c(\d+)")
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Shape of a ``PolicyValueNet``; everything except the board and action sizes,
+    which come from the game (``planes_shape``, ``num_actions``)."""
+
+    blocks: int = 6
+    """Residual blocks in the tower (usually 6 for Connect Four, 2 for tic-tac-toe,
+    10-20 for 19x19 Go). 0 leaves only the stem convolution."""
+    channels: int = 64
+    """Channels of the stem and of every residual block (usually 64; AlphaZero
+    used 256 for Go and chess)."""
+    policy_channels: int = 2
+    """Channels of the policy head's 1x1 convolution before the linear layer to
+    A logits (usually 2, as in AlphaGo Zero)."""
+    value_channels: int = 1
+    """Channels of the value head's 1x1 convolution (usually 1, as in AlphaGo Zero)."""
+    value_hidden: int = 64
+    """Width of the value head's hidden fully connected layer (usually 64 for
+    small boards; AlphaGo Zero used 256)."""
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            # bool is an int subclass; True blocks is a bug, not a config.
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"NetConfig.{field.name} must be an int, got {value!r}")
+            minimum = 0 if field.name == "blocks" else 1
+            if value < minimum:
+                raise ValueError(f"NetConfig.{field.name} must be >= {minimum}, got {value}")
+
+    @property
+    def name(self) -> str:
+        """Short name of the tower, e.g. ``"b6c64"`` (heads are not part of it)."""
+        return f"b{self.blocks}c{self.channels}"
+
+    @classmethod
+    def from_name(cls, name: str, **heads: int) -> NetConfig:
+        """The config named ``name`` (``"b<blocks>c<channels>"``, e.g. ``"b6c64"``);
+        keyword arguments override the head fields. Raises ValueError when the
+        name is malformed."""
+        match = _NAME_RE.fullmatch(name.strip()) if isinstance(name, str) else None
+        if match is None:
+            raise ValueError(
+                f"malformed network name {name!r}: expected 'b<blocks>c<channels>', "
+                f"e.g. 'b6c64' for 6 residual blocks of 64 channels"
+            )
+        return cls(blocks=int(match.group(1)), channels=int(match.group(2)), **heads)
+
+    @classmethod
+    def for_game(cls, spec: Any) -> NetConfig:
+        """The default network of a game: ``spec.net_blocks`` x ``spec.net_channels``
+        (``spec`` is an ``engine.GameSpec``; any object with those fields works)."""
+        return cls(blocks=int(spec.net_blocks), channels=int(spec.net_channels))
+
+    def to_dict(self) -> dict[str, int]:
+        """Plain ``{field: int}`` dict, safe for ``torch.load(weights_only=True)`` and JSON."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NetConfig:
+        """Inverse of ``to_dict``; unknown keys raise ValueError (missing ones take defaults)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a net config must be a dict, got {type(data).__name__}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown net config fields {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def __str__(self) -> str:
+        defaults = NetConfig()
+        heads = [
+            f"{field.name}={getattr(self, field.name)}"
+            for field in dataclasses.fields(self)
+            if field.name not in ("blocks", "channels")
+            and getattr(self, field.name) != getattr(defaults, field.name)
+        ]
+        return self.name + (f" ({', '.join(heads)})" if heads else "")

@@ -1,0 +1,142 @@
+"""The AlphaZero-style policy/value network.
+
+Input planes ``[B, C, H, W]`` float32 as the game's ``encode`` writes them
+(plane 0 = the side to move). Outputs:
+
+- policy logits ``[B, A]``: unnormalised, over every action; illegal moves are
+  *not* masked here (search masks them with the legal mask);
+- value ``[B]`` in ``[-1, 1]``: the expected outcome for the side to move
+  (+1 win, -1 loss), the sign convention of ``engine.spec.status``.
+
+Layout (AlphaGo Zero, Silver et al. 2017, scaled down)::
+
+    stem     conv3x3(C -> ch) - BN - ReLU
+    tower    blocks x [conv3x3 - BN - ReLU - conv3x3 - BN - (+ skip) - ReLU]
+    policy   conv1x1(ch -> policy_channels) - BN - ReLU - flatten - linear(-> A)
+    value    conv1x1(ch -> value_channels) - BN - ReLU - flatten
+             - linear(-> value_hidden) - ReLU - linear(-> 1) - tanh
+
+The heads flatten the whole board into a linear layer, so any board shape and
+action count works (tic-tac-toe 3x3 -> 9, Connect Four 6x7 -> 7, Go 19x19 -> 362).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from nets.config import NetConfig
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and an identity skip; [B, ch, H, W] -> same."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        # No conv bias: the batch norm right after adds its own shift.
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        # Start every block as the identity (zero scale on its last norm, Goyal
+        # et al. 2017): a deep tower then trains as stably as a shallow one.
+        nn.init.zeros_(self.bn2.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(x + y)
+
+
+class PolicyValueNet(nn.Module):
+    """Residual policy/value network for one game's planes and action count.
+
+    ``planes_shape`` is (C, H, W), ``num_actions`` is A; ``config`` is a
+    ``NetConfig``, a name such as ``"b6c64"``, or None for ``NetConfig()``.
+    ``forward(planes [B, C, H, W] float32) -> (logits [B, A], values [B])``.
+    """
+
+    def __init__(
+        self,
+        planes_shape: tuple[int, int, int],
+        num_actions: int,
+        config: NetConfig | str | None = None,
+    ) -> None:
+        super().__init__()
+        config = _as_config(config)
+        if len(planes_shape) != 3 or min(planes_shape) < 1:
+            raise ValueError(f"planes_shape must be (C, H, W) of positive sizes, got {planes_shape}")
+        if num_actions < 1:
+            raise ValueError(f"num_actions must be >= 1, got {num_actions}")
+        self.planes_shape: tuple[int, int, int] = tuple(int(n) for n in planes_shape)
+        self.num_actions = int(num_actions)
+        self.config = config
+        in_channels, height, width = self.planes_shape
+        ch = config.channels
+        cells = height * width
+
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, ch, 3, padding=1, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(inplace=True),
+        )
+        self.tower = nn.Sequential(*(ResidualBlock(ch) for _ in range(config.blocks)))
+        self.policy_head = nn.Sequential(
+            nn.Conv2d(ch, config.policy_channels, 1, bias=False),
+            nn.BatchNorm2d(config.policy_channels),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Linear(config.policy_channels * cells, self.num_actions),
+        )
+        self.value_head = nn.Sequential(
+            nn.Conv2d(ch, config.value_channels, 1, bias=False),
+            nn.BatchNorm2d(config.value_channels),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+            nn.Linear(config.value_channels * cells, config.value_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.value_hidden, 1),
+            nn.Tanh(),
+        )
+
+    @classmethod
+    def from_spec(cls, spec: Any, config: NetConfig | str | None = None) -> PolicyValueNet:
+        """The network for a game (``engine.GameSpec``): its planes and actions,
+        and ``config`` or else the game's default ``NetConfig.for_game(spec)``."""
+        if config is None:
+            config = NetConfig.for_game(spec)
+        return cls(spec.planes_shape, spec.num_actions, config)
+
+    def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """planes [B, C, H, W] -> (logits [B, A], values [B] in [-1, 1], side to move)."""
+        if tuple(planes.shape[1:]) != self.planes_shape:
+            raise ValueError(
+                f"expected planes [B, {', '.join(map(str, self.planes_shape))}], "
+                f"got {list(planes.shape)}"
+            )
+        x = self.tower(self.stem(planes))
+        return self.policy_head(x), self.value_head(x).squeeze(-1)
+
+    def num_parameters(self) -> int:
+        """Number of weights (parameters, frozen or not; batch-norm statistics excluded)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def extra_repr(self) -> str:
+        return f"{self.config}, planes={self.planes_shape}, actions={self.num_actions}"
+
+
+def from_spec(spec: Any, config: NetConfig | str | None = None) -> PolicyValueNet:
+    """Shorthand for ``PolicyValueNet.from_spec(spec, config)``."""
+    return PolicyValueNet.from_spec(spec, config)
+
+
+def _as_config(config: NetConfig | str | None) -> NetConfig:
+    if config is None:
+        return NetConfig()
+    if isinstance(config, str):
+        return NetConfig.from_name(config)
+    if isinstance(config, NetConfig):
+        return config
+    raise TypeError(f"config must be a NetConfig, a name like 'b6c64' or None, got {config!r}")

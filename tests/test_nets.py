@@ -1,0 +1,453 @@
+"""Tests of the nets package: config names, network shapes, the evaluator's
+numpy contract, and checkpoint files (round trip, atomic writes, every error)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+import nets
+from nets import (
+    CheckpointError,
+    CheckpointGameError,
+    CheckpointNotFoundError,
+    CheckpointShapeError,
+    CheckpointVersionError,
+    CorruptCheckpointError,
+    NetConfig,
+    NetworkEvaluator,
+    NotACheckpointError,
+    PolicyValueNet,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+GAMES = ["tictactoe", "connect4"]
+# Small towers keep the suite fast; the third has non-default heads.
+CONFIGS = [
+    NetConfig(blocks=0, channels=8),
+    NetConfig(blocks=1, channels=16),
+    NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16),
+]
+
+
+def random_planes(spec, batch: int, seed: int = 0) -> np.ndarray:
+    """[batch, C, H, W] float32 of 0/1 stones, like the games' encodings."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((batch, *spec.planes_shape)) < 0.3).astype(np.float32)
+
+
+def small_net(spec, config: NetConfig | str = "b1c16", seed: int = 0) -> PolicyValueNet:
+    torch.manual_seed(seed)
+    model = PolicyValueNet.from_spec(spec, config)
+    # Give every batch norm non-trivial statistics and scales, so a round trip
+    # that dropped buffers or the zero-initialised scales would show.
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.weight.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+# -- NetConfig ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, blocks, channels", [("b6c64", 6, 64), ("b0c8", 0, 8), ("b20c256", 20, 256)])
+def test_config_name_round_trip(name, blocks, channels):
+    config = NetConfig.from_name(name)
+    assert (config.blocks, config.channels) == (blocks, channels)
+    assert config.name == name
+    assert NetConfig.from_name(name, value_hidden=32).value_hidden == 32
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "b6", "c64", "b6c", "bc64", "6c64", "b6c64x", "c64b6", "b-1c64", "b6 c64", "B6C64"]
+)
+def test_config_malformed_name(bad):
+    with pytest.raises(ValueError, match=r"malformed network name .*b<blocks>c<channels>.*b6c64"):
+        NetConfig.from_name(bad)
+
+
+def test_config_validation_and_dict():
+    with pytest.raises(ValueError, match="channels must be >= 1"):
+        NetConfig.from_name("b6c0")
+    with pytest.raises(TypeError, match="blocks must be an int"):
+        NetConfig(blocks=2.0)
+    config = CONFIGS[2]
+    assert NetConfig.from_dict(config.to_dict()) == config
+    assert str(config).startswith("b2c12 (")
+    with pytest.raises(ValueError, match="unknown net config fields"):
+        NetConfig.from_dict({"blocks": 1, "widht": 3})
+
+
+@pytest.mark.parametrize("game", GAMES)
+def test_config_for_game(game):
+    spec = engine.get_game(game)
+    config = NetConfig.for_game(spec)
+    assert (config.blocks, config.channels) == (spec.net_blocks, spec.net_channels)
+    assert PolicyValueNet.from_spec(spec).config == config
+
+
+# -- PolicyValueNet and NetworkEvaluator shapes ---------------------------------
+
+
+@pytest.mark.parametrize("game", GAMES)
+@pytest.mark.parametrize("config", CONFIGS, ids=str)
+def test_shapes_and_ranges(game, config):
+    spec = engine.get_game(game)
+    model = small_net(spec, config)
+    evaluator = NetworkEvaluator(model, device="cpu")
+    for batch in (0, 1, 17):
+        planes = random_planes(spec, batch, seed=batch)
+        states = np.zeros((batch, spec.state_size), np.int64)
+        logits, values = evaluator.evaluate(states, planes)
+        assert logits.shape == (batch, spec.num_actions) and logits.dtype == np.float32
+        assert values.shape == (batch,) and values.dtype == np.float32
+        assert np.isfinite(logits).all()
+        assert ((values >= -1) & (values <= 1)).all()
+        if batch:
+            with torch.inference_mode():
+                ref_logits, ref_values = model(torch.from_numpy(planes))
+            np.testing.assert_allclose(logits, ref_logits.numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(values, ref_values.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_mode_forward_and_backward():
+    spec = engine.get_game("connect4")
+    model = PolicyValueNet.from_spec(spec, "b2c16").train()
+    logits, values = model(torch.from_numpy(random_planes(spec, 17)))
+    assert logits.shape == (17, 7) and values.shape == (17,)
+    (logits.logsumexp(-1).mean() + values.square().mean()).backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_wrong_planes_shape_is_refused():
+    spec = engine.get_game("connect4")
+    evaluator = NetworkEvaluator(small_net(spec), device="cpu")
+    with pytest.raises(ValueError, match=r"planes must have shape \[B, 2, 6, 7\], got \[4, 2, 3, 3\]"):
+        evaluator.evaluate(None, random_planes(engine.get_game("tictactoe"), 4))
+    with pytest.raises(ValueError, match="expected planes"):
+        evaluator.model(torch.zeros(2, 2, 3, 3))
+
+
+def test_evaluator_accepts_any_float_layout_and_ignores_states():
+    spec = engine.get_game("connect4")
+    evaluator = NetworkEvaluator(small_net(spec), device="cpu")
+    planes = random_planes(spec, 9)
+    expected_logits, expected_values = evaluator.evaluate(None, planes)
+    # float64, non-contiguous (every other board of a bigger batch) and real states.
+    doubled = np.repeat(planes, 2, axis=0).astype(np.float64)[::2]
+    states = np.ones((9, spec.state_size), np.int64)
+    logits, values = evaluator.evaluate(states, doubled)
+    np.testing.assert_array_equal(logits, expected_logits)
+    np.testing.assert_array_equal(values, expected_values)
+    assert NetworkEvaluator.needs_planes is True
+
+
+def test_evaluator_owns_a_copy_until_weights_are_loaded():
+    spec = engine.get_game("tictactoe")
+    model = small_net(spec, seed=0)
+    evaluator = NetworkEvaluator(model, device="cpu")
+    planes = random_planes(spec, 5)
+    before = evaluator.evaluate(None, planes)[0]
+    assert evaluator.model is not model and not model.training
+
+    with torch.no_grad():  # "train" the original
+        for parameter in model.parameters():
+            parameter.add_(0.1)
+    np.testing.assert_array_equal(evaluator.evaluate(None, planes)[0], before)
+
+    evaluator.load_weights(model.state_dict())
+    after = evaluator.evaluate(None, planes)[0]
+    assert not np.array_equal(after, before)
+    with torch.inference_mode():
+        np.testing.assert_allclose(after, model(torch.from_numpy(planes))[0].numpy(), rtol=1e-5, atol=1e-6)
+
+    with pytest.raises(ValueError, match="weights do not fit the evaluator's b1c16 network"):
+        evaluator.load_weights(small_net(spec, "b1c8").state_dict())
+
+    evaluator.set_model(small_net(spec, "b2c8"))
+    assert evaluator.model.config.name == "b2c8"
+    assert evaluator.evaluate(None, planes)[0].shape == (5, 9)
+
+
+def test_evaluator_bf16_autocast_on_cpu():
+    spec = engine.get_game("connect4")
+    model = small_net(spec)
+    fp32 = NetworkEvaluator(model, device="cpu")
+    bf16 = NetworkEvaluator(model, device="cpu", dtype="bf16")
+    assert fp32.dtype == torch.float32 and bf16.dtype == torch.bfloat16
+    planes = random_planes(spec, 17)
+    logits, values = bf16.evaluate(None, planes)
+    assert logits.dtype == np.float32 and values.dtype == np.float32
+    assert ((values >= -1) & (values <= 1)).all()
+    np.testing.assert_allclose(logits, fp32.evaluate(None, planes)[0], atol=0.1)
+
+
+def test_device_and_dtype_resolution():
+    assert nets.resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert nets.resolve_device("auto").type == expected
+    assert nets.resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    with pytest.raises(ValueError, match="unknown dtype"):
+        nets.resolve_dtype("int8", torch.device("cpu"))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            NetworkEvaluator(small_net(engine.get_game("tictactoe")), device="cuda:1")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_evaluator_on_cuda_matches_cpu():
+    spec = engine.get_game("connect4")
+    model = small_net(spec)
+    cpu = NetworkEvaluator(model, device="cpu")
+    gpu = NetworkEvaluator(model)  # auto: CUDA with bf16/fp16 autocast
+    assert gpu.device.type == "cuda" and gpu.dtype in (torch.bfloat16, torch.float16)
+    for batch in (0, 1, 17, 300, 5):  # growing and shrinking the pinned buffers
+        planes = random_planes(spec, batch, seed=batch)
+        logits, values = gpu.evaluate(None, planes)
+        assert logits.shape == (batch, 7) and values.shape == (batch,)
+        if batch:
+            np.testing.assert_allclose(logits, cpu.evaluate(None, planes)[0], atol=0.1)
+
+
+# -- checkpoints ------------------------------------------------------------------
+
+
+def saved(tmp_path, game="connect4", config="b1c16", **kwargs) -> tuple[pathlib.Path, PolicyValueNet]:
+    spec = engine.get_game(game)
+    model = small_net(spec, config)
+    path = tmp_path / f"{game}.pt"
+    save_checkpoint(path, model, game=game, step=kwargs.pop("step", 7), **kwargs)
+    return path, model
+
+
+def one_line_about(error: CheckpointError, path: pathlib.Path) -> str:
+    message = str(error)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+    assert error.path == path
+    return message
+
+
+@pytest.mark.parametrize("game", GAMES)
+def test_checkpoint_round_trip_is_bit_identical(tmp_path, game):
+    spec = engine.get_game(game)
+    model = small_net(spec, CONFIGS[2])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    for _ in range(2):  # give the optimizer real state (moments, step counts)
+        optimizer.zero_grad()
+        logits, values = model(torch.from_numpy(random_planes(spec, 8)))
+        (logits.square().mean() + values.mean()).backward()
+        optimizer.step()
+    model.eval()
+    rng = np.random.default_rng(5)
+    extra = {
+        "python_rng": random.Random(3).getstate(),
+        "numpy_rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "games_played": 1234,
+        "note": "gen 3",
+    }
+    path = tmp_path / "ckpt" / "000042.pt"
+    written = save_checkpoint(path, model, game=spec, step=np.int64(42), optimizer=optimizer, extra=extra)
+    assert written == path
+
+    checkpoint = load_checkpoint(path, game=game)
+    assert (checkpoint.game, checkpoint.step, checkpoint.config) == (game, 42, CONFIGS[2])
+    assert checkpoint.format_version == nets.FORMAT_VERSION and checkpoint.path == path
+    assert not checkpoint.model.training
+    planes = torch.from_numpy(random_planes(spec, 17, seed=9))
+    with torch.inference_mode():
+        for a, b in zip(model(planes), checkpoint.model(planes)):
+            assert torch.equal(a, b)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, checkpoint.model.state_dict()[name]), name
+
+    assert checkpoint.extra["python_rng"] == extra["python_rng"]
+    assert checkpoint.extra["numpy_rng"] == extra["numpy_rng"]
+    assert torch.equal(checkpoint.extra["torch_rng"], extra["torch_rng"])
+    assert checkpoint.extra["games_played"] == 1234
+    restored = torch.optim.Adam(checkpoint.model.parameters(), lr=1e-3)
+    restored.load_state_dict(checkpoint.optimizer_state)
+    for key, state in optimizer.state_dict()["state"].items():
+        for name, value in state.items():
+            assert torch.equal(value, restored.state_dict()["state"][key][name])
+
+
+def test_weights_only_checkpoint(tmp_path):
+    path, _ = saved(tmp_path, step=0)
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.optimizer_state is None and checkpoint.extra == {} and checkpoint.step == 0
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.pt"
+    with pytest.raises(CheckpointNotFoundError) as caught:
+        load_checkpoint(path)
+    assert "no such checkpoint file" in one_line_about(caught.value, path)
+    assert isinstance(caught.value, FileNotFoundError)
+
+
+def test_truncated_files_are_corrupt(tmp_path):
+    path, _ = saved(tmp_path)
+    data = path.read_bytes()
+    for cut in (0, 3, 100, len(data) // 2, len(data) - 10):
+        path.write_bytes(data[:cut])
+        with pytest.raises(CorruptCheckpointError) as caught:
+            load_checkpoint(path)
+        message = one_line_about(caught.value, path)
+        assert any(word in message for word in ("truncated", "empty", "corrupt")), message
+
+
+def test_flipped_byte_is_caught_by_checksum(tmp_path):
+    path, _ = saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # somewhere in the weights
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptCheckpointError, match="checksum mismatch|corrupt"):
+        load_checkpoint(path)
+
+
+class _Foreign:
+    """A class torch.load(weights_only=True) must refuse to rebuild."""
+
+
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("text", "not a torch zip archive"),
+        ("tensor", "a tensor of shape (3,)"),
+        ("state_dict", "a dict with keys ['w']"),
+        ("object", "holds Python objects other than plain data"),
+        ("directory", "is a directory"),
+    ],
+)
+def test_not_a_checkpoint(tmp_path, kind, expected):
+    path = tmp_path / "thing.pt"
+    if kind == "text":
+        path.write_text("step = 3\nweights = none\n")
+    elif kind == "tensor":
+        torch.save(torch.zeros(3), path)
+    elif kind == "state_dict":
+        torch.save({"w": torch.zeros(3)}, path)
+    elif kind == "object":
+        torch.save({"format": "zeroplay-checkpoint", "x": _Foreign()}, path)
+    else:
+        path.mkdir()
+    with pytest.raises(NotACheckpointError) as caught:
+        load_checkpoint(path)
+    message = one_line_about(caught.value, path)
+    assert expected in message and "not a" in message
+
+
+def test_wrong_game(tmp_path):
+    path, _ = saved(tmp_path, game="tictactoe")
+    with pytest.raises(CheckpointGameError) as caught:
+        load_checkpoint(path, game="connect4")
+    assert one_line_about(caught.value, path).endswith("checkpoint is for tictactoe, not connect4")
+    with pytest.raises(CheckpointGameError):
+        load_checkpoint(path, game=engine.get_game("connect4"))
+    assert load_checkpoint(path, game="tictactoe").game == "tictactoe"
+
+
+def rewrite(path: pathlib.Path, **changes) -> None:
+    """Edit a saved checkpoint's fields (as a buggy or future writer would)."""
+    payload = torch.load(path, weights_only=True)
+    payload.update(changes)
+    torch.save(payload, path)
+
+
+@pytest.mark.parametrize(
+    "version, expected", [(2, "version 2 is newer"), (0, "version 0 is not supported"), (None, "version None")]
+)
+def test_other_format_version(tmp_path, version, expected):
+    path, _ = saved(tmp_path)
+    rewrite(path, format_version=version)
+    with pytest.raises(CheckpointVersionError) as caught:
+        load_checkpoint(path)
+    assert expected in one_line_about(caught.value, path)
+
+
+def test_weights_that_do_not_fit(tmp_path):
+    path, _ = saved(tmp_path, config="b1c16")
+    rewrite(path, net_config=NetConfig.from_name("b1c8").to_dict())
+    with pytest.raises(CheckpointShapeError) as caught:
+        load_checkpoint(path)
+    message = one_line_about(caught.value, path)
+    assert "do not fit the declared b1c8 network for planes (2, 6, 7) and 7 actions" in message
+    assert "has shape (16, 2, 3, 3), expected (8, 2, 3, 3)" in message and "more)" in message
+
+    rewrite(path, net_config=NetConfig.from_name("b2c16").to_dict())
+    with pytest.raises(CheckpointShapeError, match=r"missing 'tower.1.conv1.weight'"):
+        load_checkpoint(path)
+
+
+def test_malformed_fields(tmp_path):
+    path, _ = saved(tmp_path)
+    rewrite(path, step="seven")
+    with pytest.raises(CorruptCheckpointError, match="malformed field 'step': expected int, found a str"):
+        load_checkpoint(path)
+    rewrite(path, step=7, net_config={"blocks": 1, "channels": 16, "colour": 1})
+    with pytest.raises(CorruptCheckpointError, match="malformed network declaration: unknown net config"):
+        load_checkpoint(path)
+    rewrite(path, net_config=NetConfig.from_name("b1c16").to_dict())
+    payload = torch.load(path, weights_only=True)
+    del payload["weights"]
+    torch.save(payload, path)
+    with pytest.raises(CorruptCheckpointError, match="field 'weights' is missing"):
+        load_checkpoint(path)
+
+
+def test_atomic_write_leaves_only_the_checkpoint(tmp_path, monkeypatch):
+    path, model = saved(tmp_path, step=1)
+    save_checkpoint(path, model, game="connect4", step=2)  # overwrite in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["connect4.pt"]
+    assert load_checkpoint(path).step == 2
+
+    def crash(payload, handle):  # a write that dies half-way
+        handle.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, game="connect4", step=3)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["connect4.pt"]
+    assert load_checkpoint(path).step == 2  # the previous checkpoint survives intact
+
+
+def test_save_refuses_what_cannot_be_loaded(tmp_path):
+    spec = engine.get_game("tictactoe")
+    model = small_net(spec)
+    path = tmp_path / "x.pt"
+    with pytest.raises(TypeError, match=r"extra\['rng'\]\[1\] is a numpy.ndarray.*tolist"):
+        save_checkpoint(path, model, game="tictactoe", step=1, extra={"rng": ("MT19937", np.zeros(3))})
+    with pytest.raises(TypeError, match="numpy.float64"):
+        save_checkpoint(path, model, game="tictactoe", step=1, extra={"loss": np.float64(0.5)})
+    with pytest.raises(ValueError, match="step must be >= 0"):
+        save_checkpoint(path, model, game="tictactoe", step=-1)
+    with pytest.raises(TypeError):
+        save_checkpoint(path, model, game="tictactoe", step=1.5)
+    assert not any(tmp_path.iterdir())
+
+
+def test_nets_does_not_import_search_selfplay_or_arena():
+    forbidden = {"mcts", "selfplay", "arena"}
+    for source in pathlib.Path(nets.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                roots = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not roots & forbidden, f"{source.name} imports {roots & forbidden}"
