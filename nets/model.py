@@ -110,12 +110,11 @@ class PolicyValueNet(nn.Module):
         return cls(spec.planes_shape, spec.num_actions, config)
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """planes [B, C, H, W] -> (logits [B, A], values [B] in [-1, 1], side to move)."""
-        if tuple(planes.shape[1:]) != self.planes_shape:
-            raise ValueError(
-                f"expected planes [B, {', '.join(map(str, self.planes_shape))}], "
-                f"got {list(planes.shape)}"
-            )
+        """planes [B, C, H, W] -> (logits [B, A], values [B] in [-1, 1], side to move).
+
+        No shape check here, so that the forward stays traceable (torch.fx,
+        export); ``NetworkEvaluator.evaluate`` checks shapes at the numpy boundary.
+        """
         x = self.tower(self.stem(planes))
         return self.policy_head(x), self.value_head(x).squeeze(-1)
 
