@@ -8,6 +8,7 @@ Gymnasium environments (``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``).
 from __future__ import annotations
 
 from engine import connect4, tictactoe
+from engine.envs import ENV_IDS, GameEnv, register_envs
 from engine.positions import legal_actions, play_action, play_move, position_from_moves
 from engine.spec import ONGOING, GameSpec, IllegalMoveError, UnknownGameError
 
@@ -29,7 +30,11 @@ def get_game(name: str) -> GameSpec:
         ) from None
 
 
+register_envs()
+
+
 __all__ = [
     "ONGOING", "GameSpec", "IllegalMoveError", "UnknownGameError", "get_game", "list_games",
+    "ENV_IDS", "GameEnv",
     "legal_actions", "play_action", "play_move", "position_from_moves",
 ]
