@@ -42,6 +42,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from engine.positions import position_from_moves
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 
 ENV_IDS: dict[str, str] = {
@@ -125,11 +126,10 @@ class GameEnv(gymnasium.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        self._over = True  # until the new episode is set up: a failed reset leaves no playable game
         options = options or {}
         first = _check_first_player(options.get("first_player", self.first_player))
         if "moves" in options:
-            from engine.positions import position_from_moves
-
             self._state = position_from_moves(self.game, options["moves"])
             if self.game.status(self._state) != ONGOING:
                 raise ValueError(f"the opening {options['moves']!r} already ends the game")
@@ -137,12 +137,12 @@ class GameEnv(gymnasium.Env):
             self._state = self.game.initial_state()
         self.agent_first = first == "agent" or (first == "random" and bool(self.np_random.integers(2)))
         self._agent_to_move = True
-        self._over = False
         if not self.agent_first:
             self._agent_to_move = False
             self._opponent_moves()
             if self.game.status(self._state) != ONGOING:  # only possible after an opening
                 raise ValueError(f"the opponent's first move after the opening {options['moves']!r} ends the game")
+        self._over = False
         if self.render_mode == "human":
             self.render()
         return self._observation(), self._info(illegal_move=False)
@@ -191,10 +191,10 @@ class GameEnv(gymnasium.Env):
     # ---- extras -----------------------------------------------------------
 
     def action_masks(self) -> np.ndarray:
-        """[A] bool: the legal actions now (sb3-contrib's MaskablePPO calls this)."""
+        """[A] bool: ``info["action_mask"]`` of the last step (sb3-contrib's MaskablePPO calls this)."""
         if self._state is None:
             raise RuntimeError("call reset() before action_masks()")
-        return self._legal_mask().copy()
+        return self._action_mask(np.bool_)
 
     @property
     def state(self) -> np.ndarray:
@@ -237,11 +237,15 @@ class GameEnv(gymnasium.Env):
             planes[[0, 1]] = planes[[1, 0]]
         return planes
 
-    def _info(self, illegal_move: bool) -> dict[str, Any]:
-        mask = np.zeros(self.game.num_actions, dtype=np.int8)
+    def _action_mask(self, dtype) -> np.ndarray:
+        """[A] new array: 1 for each legal action, all 0 once the episode is over."""
+        mask = np.zeros(self.game.num_actions, dtype=dtype)
         if not self._over:
             mask[:] = self._legal_mask()
-        return {"action_mask": mask, "illegal_move": illegal_move}
+        return mask
+
+    def _info(self, illegal_move: bool) -> dict[str, Any]:
+        return {"action_mask": self._action_mask(np.int8), "illegal_move": illegal_move}
 
     def _uniform(self, actions: np.ndarray) -> int:
         """One of ``actions`` [k], uniformly, from the env's seeded generator."""

@@ -22,10 +22,10 @@ def make(game: str, **kwargs):
     return gymnasium.make(ENV_IDS[game], **kwargs)
 
 
-def first_legal_of(column: int):
-    """An opponent policy: ``column`` while it is legal, else the lowest legal action."""
+def first_legal_of(action: int):
+    """An opponent policy: ``action`` while it is legal, else the lowest legal action."""
     def policy(state, legal_mask):
-        return column if legal_mask[column] else int(np.flatnonzero(legal_mask)[0])
+        return action if legal_mask[action] else int(np.flatnonzero(legal_mask)[0])
     return policy
 
 
@@ -155,6 +155,8 @@ def test_opening_option():
     assert obs[0].sum() == 2 and obs[1].sum() == 2
     with pytest.raises(IllegalMoveError):
         env.reset(options={"moves": "4444444"})
+    with pytest.raises(RuntimeError, match="reset"):  # a failed reset leaves no game to play
+        env.step(0)
 
 
 def test_illegal_move_ends_the_episode_connect4():
@@ -168,7 +170,7 @@ def test_illegal_move_ends_the_episode_connect4():
     before = env.unwrapped.state
     obs, reward, terminated, truncated, info = env.step(3)
     assert (reward, terminated, truncated, info["illegal_move"]) == (-1.0, True, False, True)
-    assert not info["action_mask"].any()
+    assert not info["action_mask"].any() and not env.unwrapped.action_masks().any()
     np.testing.assert_array_equal(env.unwrapped.state, before)
     assert obs[0].sum() == 3 and obs[1].sum() == 3
     with pytest.raises(RuntimeError, match="reset"):
