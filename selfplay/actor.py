@@ -1,0 +1,142 @@
+"""Self-play actors: B games at once with the batched search.
+
+Each slot plays one game; a finished slot starts a new game at once, so the
+network keeps seeing batches of B positions. Moves are chosen from the visit
+counts at temperature 1 for the opening moves and greedily after. A player
+whose root value falls below the resignation threshold resigns, except in a
+share of games that never resign and measure how often resigning would have
+been wrong. With playout-cap randomisation (KataGo) only a share of moves get
+the full search and become training targets; the others are searched small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.spec import ONGOING, GameSpec
+from mcts import BatchedSearch, MCTSConfig, choose_action
+from mcts.evaluators import Evaluator
+from selfplay.config import SelfPlayConfig
+from selfplay.shards import GameRecord
+
+
+@dataclass
+class _Slot:
+    """The game in flight in one slot."""
+
+    rng: np.random.Generator
+    resign_disabled: bool
+    moves: int = 0
+    states: list = field(default_factory=list)
+    policies: list = field(default_factory=list)
+    players: list = field(default_factory=list)
+    would_resign: int = 0  # the first player (+1/-1) to fall below the threshold in a no-resign game
+
+    @property
+    def player(self) -> int:
+        """+1 when the first player is to move (players alternate in every game here)."""
+        return 1 if self.moves % 2 == 0 else -1
+
+    def record(self, spec: GameSpec, result: int, resigned: bool) -> GameRecord:
+        empty = (0,)
+        return GameRecord(
+            states=np.array(self.states, np.int64).reshape(-1, spec.state_size),
+            policies=np.array(self.policies, np.float32).reshape(-1, spec.num_actions),
+            players=np.array(self.players, np.int8).reshape(empty if not self.players else -1),
+            result=result,
+            length=self.moves,
+            resign_disabled=self.resign_disabled,
+            resigned=resigned,
+            would_resign=self.would_resign != 0,
+            false_resign=self.would_resign != 0 and result * self.would_resign >= 0,
+        )
+
+
+@dataclass
+class ActorStats:
+    moves: int = 0
+    recorded: int = 0
+    simulations: int = 0
+
+
+class SelfPlayActor:
+    """Plays self-play games in ``config.games_in_parallel`` slots."""
+
+    def __init__(self, spec: GameSpec, evaluator: Evaluator, mcts_config: MCTSConfig,
+                 config: SelfPlayConfig, rng: np.random.Generator):
+        self.spec = spec
+        self.config = config
+        self.mcts_config = mcts_config.replace(root_noise=True)
+        self.batch_size = config.games_in_parallel
+        self.search = BatchedSearch(spec, evaluator, self.mcts_config, self.batch_size)
+        self.rng = rng
+        self.slots: list[_Slot | None] = [None] * self.batch_size
+        self.stats = ActorStats()
+
+    def _new_game(self, b: int) -> None:
+        self.slots[b] = _Slot(
+            rng=np.random.default_rng(self.rng.integers(2**63)),
+            resign_disabled=bool(self.rng.random() < self.config.resign_disabled_share),
+        )
+        self.search.set_root(b, self.spec.initial_state())
+
+    def play(self, num_games: int, on_game=None) -> list[GameRecord]:
+        """Play ``num_games`` complete games; ``on_game(record)`` is called as each ends."""
+        cfg = self.config
+        finished: list[GameRecord] = []
+        started = 0
+        for b in range(self.batch_size):
+            if started < num_games:
+                self._new_game(b)
+                started += 1
+            else:
+                self.search.deactivate(b)
+        full_sims = self.mcts_config.num_simulations
+        while len(finished) < num_games:
+            active = np.flatnonzero(self.search.active)
+            full = self.rng.random(self.batch_size) < cfg.full_search_share
+            sims = np.where(full, full_sims, min(cfg.fast_simulations, full_sims))
+            result = self.search.run(num_simulations=sims, rngs=[s.rng if s else None for s in self.slots])
+            actions = np.zeros(self.batch_size, np.int64)
+            ended: dict[int, tuple[int, bool]] = {}
+            for b in active:
+                slot = self.slots[b]
+                visits = result.visit_counts[b]
+                self.stats.simulations += int(sims[b])
+                if full[b]:
+                    slot.states.append(self.search.root_state(b))
+                    slot.policies.append(visits / visits.sum())
+                    slot.players.append(slot.player)
+                    self.stats.recorded += 1
+                if result.root_values[b] < cfg.resign_threshold:
+                    if not slot.resign_disabled:
+                        ended[b] = (-slot.player, True)
+                        continue
+                    if slot.would_resign == 0:
+                        slot.would_resign = slot.player
+                temperature = 1.0 if slot.moves < cfg.temperature_moves else 0.0
+                actions[b] = choose_action(visits, temperature, slot.rng)
+            for b in active:
+                if b in ended:
+                    continue
+                self.search.advance_one(int(b), int(actions[b]))
+                slot = self.slots[b]
+                slot.moves += 1
+                self.stats.moves += 1
+                status = self.spec.status(self.search.root_state(b))
+                if status != ONGOING:
+                    ended[b] = (int(status) * slot.player, False)
+            for b, (result_first, resigned) in ended.items():
+                record = self.slots[b].record(self.spec, result_first, resigned)
+                finished.append(record)
+                if on_game is not None:
+                    on_game(record)
+                if started < num_games:
+                    self._new_game(b)
+                    started += 1
+                else:
+                    self.slots[b] = None
+                    self.search.deactivate(b)
+        return finished

@@ -1,0 +1,107 @@
+"""The replay buffer: the newest positions of the run's shards, sampled with a
+random symmetry and encoded to planes on the fly.
+
+The window grows with the run (KataGo-style, sublinearly): early networks train
+on little, quickly replaced data; later ones on a larger, more stable window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.spec import GameSpec
+from selfplay.shards import Shard, ShardError, read_shard, shard_paths
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    min_positions: int = 20_000
+    """Window size while the run is young (all positions, when fewer)."""
+    max_positions: int = 500_000
+    """Largest window."""
+    growth: float = 0.75
+    """Exponent of the growth: window = min_positions * (total / min_positions) ** growth."""
+
+    def size(self, total_positions: int) -> int:
+        """Positions in the window once ``total_positions`` have been played."""
+        if total_positions <= self.min_positions:
+            return total_positions
+        grown = self.min_positions * (total_positions / self.min_positions) ** self.growth
+        return int(min(self.max_positions, grown))
+
+
+@dataclass
+class Batch:
+    planes: np.ndarray
+    """[B, C, H, W] float32."""
+    policies: np.ndarray
+    """[B, A] float32: target distributions (rows sum to 1)."""
+    values: np.ndarray
+    """[B] float32: game outcome for the side to move."""
+
+
+class ReplayBuffer:
+    """Positions of the newest shards of ``games_dir`` within the window."""
+
+    def __init__(self, spec: GameSpec, games_dir: Path, window: WindowConfig = WindowConfig()):
+        self.spec = spec
+        self.games_dir = Path(games_dir)
+        self.window = window
+        self._shards: dict[Path, Shard] = {}
+        self.skipped: list[str] = []
+        self.total_positions = 0
+        self._states = np.zeros((0, spec.state_size), np.int64)
+        self._policies = np.zeros((0, spec.num_actions), np.float32)
+        self._outcomes = np.zeros(0, np.float32)
+
+    def refresh(self) -> None:
+        """Read new shards from disk and rebuild the window from the newest ones."""
+        paths = shard_paths(self.games_dir)
+        for path in paths:
+            if path not in self._shards and str(path) not in self.skipped:
+                try:
+                    shard = read_shard(path)
+                except ShardError as error:
+                    self.skipped.append(str(path))
+                    print(f"warning: {error}; skipped")
+                    continue
+                if shard.game != self.spec.name:
+                    raise ShardError(f"{path}: a {shard.game} shard in a {self.spec.name} run")
+                self._shards[path] = shard
+        ordered = [self._shards[p] for p in paths if p in self._shards]
+        self.total_positions = sum(s.num_positions for s in ordered)
+        wanted = self.window.size(self.total_positions)
+        newest, count = [], 0
+        for shard in reversed(ordered):
+            if count >= wanted:
+                self._shards.pop(shard.path, None)  # out of the window for good: free it
+                continue
+            newest.append(shard)
+            count += shard.num_positions
+        newest.reverse()
+        if newest:
+            self._states = np.concatenate([s.states for s in newest])[-wanted:]
+            self._policies = np.concatenate([s.policies for s in newest])[-wanted:]
+            self._outcomes = np.concatenate([s.outcomes for s in newest])[-wanted:]
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+        """``batch_size`` positions drawn uniformly from the window, each under a random symmetry."""
+        if not len(self):
+            raise ValueError("the replay buffer is empty")
+        spec = self.spec
+        rows = rng.integers(len(self), size=batch_size)
+        symmetries = rng.integers(spec.num_symmetries, size=batch_size)
+        planes = np.zeros((batch_size, *spec.planes_shape), np.float32)
+        spec.encode_batch(self._states[rows], planes)
+        channels = spec.planes_shape[0]
+        flat = planes.reshape(batch_size, channels, -1)
+        cell_perms = spec.cell_perms[symmetries][:, None, :]  # [B, 1, H*W], gathers every plane
+        planes = np.take_along_axis(flat, cell_perms, axis=2).reshape(planes.shape)
+        policies = np.take_along_axis(self._policies[rows], spec.action_perms[symmetries], axis=1)
+        return Batch(planes, policies, self._outcomes[rows].copy())

@@ -1,0 +1,116 @@
+"""Run settings: one frozen dataclass per concern, composed into ``RunConfig``,
+which is dumped to ``<run-dir>/config.json``. Presets per game and machine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mcts import MCTSConfig
+
+
+@dataclass(frozen=True)
+class SelfPlayConfig:
+    games_in_parallel: int = 64
+    """B: games played at once, so the network sees batches of B positions (GPU: 256-1024)."""
+    games_per_generation: int = 200
+    """Games played with one network before it trains again."""
+    temperature_moves: int = 8
+    """Opening moves (both players counted) chosen in proportion to visits; later moves are greedy."""
+    resign_threshold: float = -0.95
+    """A player whose root value falls below this resigns (-1 or less: never)."""
+    resign_disabled_share: float = 0.1
+    """Share of games that never resign, to measure the false-resignation rate (AlphaGo Zero: 10%)."""
+    full_search_share: float = 1.0
+    """Playout-cap randomisation (KataGo): share of moves searched at full size and recorded;
+    1 records every move (off), KataGo uses 0.25."""
+    fast_simulations: int = 100
+    """Simulations of the moves that are not full searches (not recorded)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 256
+    """Positions per training step."""
+    steps_per_generation: int = 200
+    """Training steps after each generation of self-play."""
+    learning_rate: float = 0.02
+    """Initial SGD learning rate (momentum 0.9)."""
+    lr_decay_generations: int = 60
+    """Cosine decay of the learning rate to 10% over this many generations, then flat."""
+    weight_decay: float = 1e-4
+    """L2 penalty on the weights (AlphaZero: 1e-4)."""
+    window_min: int = 20_000
+    """Replay window while the run is young (positions)."""
+    window_max: int = 400_000
+    """Largest replay window (positions)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    game: str = "connect4"
+    """Game name from the engine registry."""
+    net: str = "b6c64"
+    """Network shape, blocks x channels."""
+    mcts: MCTSConfig = field(default_factory=MCTSConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    """Seeds self-play, sampling and initial weights."""
+    device: str = "auto"
+    """Where the network runs: auto (CUDA when present), cpu, cuda, cuda:1."""
+    eval_positions: int = 200
+    """Solved positions scored per generation (Connect Four; 0 turns it off)."""
+    eval_simulations: int = 800
+    """Simulations of the with-search evaluation."""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunConfig":
+        data = json.loads(text)
+        return cls(
+            **{k: v for k, v in data.items() if k not in ("mcts", "selfplay", "train")},
+            mcts=MCTSConfig(**data["mcts"]),
+            selfplay=SelfPlayConfig(**data["selfplay"]),
+            train=TrainConfig(**data["train"]),
+        )
+
+    def save(self, path: Path) -> None:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+
+def preset(game: str, gpu: bool) -> RunConfig:
+    """Settings sized for the machine: a 2-core CPU, or one GPU."""
+    if game == "tictactoe":
+        return RunConfig(
+            game=game, net="b2c32",
+            mcts=MCTSConfig(num_simulations=50),
+            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=128, temperature_moves=4,
+                                    resign_threshold=-2.0),
+            train=TrainConfig(batch_size=128, steps_per_generation=60, learning_rate=0.02,
+                              lr_decay_generations=20, window_min=2_000, window_max=20_000),
+            eval_positions=0,
+        )
+    if game == "connect4":
+        if gpu:
+            return RunConfig(
+                game=game, net="b10c128",
+                mcts=MCTSConfig(num_simulations=400),
+                selfplay=SelfPlayConfig(games_in_parallel=512, games_per_generation=2048),
+                train=TrainConfig(batch_size=1024, steps_per_generation=400, window_min=100_000,
+                                  window_max=1_000_000),
+            )
+        return RunConfig(
+            game=game, net="b6c64",
+            mcts=MCTSConfig(num_simulations=100),
+            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=128),
+            train=TrainConfig(batch_size=256, steps_per_generation=100, window_min=20_000,
+                              window_max=300_000),
+        )
+    raise ValueError(f"no training preset for '{game}'")

@@ -1,0 +1,88 @@
+"""Connect Four strength against the solved positions of shared/data/connect4.
+
+The share of positions where a player picks an optimal column (one whose
+solved score equals the position's best), for the network alone (argmax of
+its legal logits) and for the network with search. These positions are for
+evaluation only: nothing here writes training data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import engine
+from mcts import BatchedSearch, MCTSConfig
+
+DATA_ENV = "ZEROPLAY_CONNECT4_DATA"
+DEFAULT_SET = "L1_R2_begin_medium"
+
+
+def connect4_data_dir() -> Path | None:
+    """shared/data/connect4: $ZEROPLAY_CONNECT4_DATA, else ../shared beside the repository
+    (or shared/ inside it); None if none exists."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    root = Path(__file__).resolve().parents[1]
+    for candidate in (root.parent / "shared", root / "shared"):
+        path = candidate / "data" / "connect4"
+        if path.is_dir():
+            return path
+    return None
+
+
+@dataclass
+class SolvedPositions:
+    states: np.ndarray
+    """[P, S] int64."""
+    optimal: np.ndarray
+    """[P, 7] bool: columns whose solved score is the best."""
+    sequences: list[str]
+
+
+def load_solved_positions(set_name: str = DEFAULT_SET, limit: int | None = None,
+                          data_dir: Path | None = None) -> SolvedPositions:
+    """The first ``limit`` positions of a solved set (e.g. "L1_R2_begin_medium")."""
+    data_dir = data_dir or connect4_data_dir()
+    if data_dir is None:
+        raise FileNotFoundError(f"no shared/data/connect4 folder found; set {DATA_ENV}")
+    entries = json.loads((Path(data_dir) / f"{set_name}.json").read_text())[:limit]
+    spec = engine.get_game("connect4")
+    states, optimal = [], []
+    for entry in entries:
+        states.append(engine.position_from_moves(spec, entry["sequence"]))
+        scores = np.array([s if s is not None else -1000 for s in entry["analysis"]])
+        optimal.append(scores == scores.max())
+    return SolvedPositions(np.stack(states), np.stack(optimal), [e["sequence"] for e in entries])
+
+
+def optimal_move_share(evaluator, positions: SolvedPositions, simulations: int = 0,
+                       batch_size: int = 256) -> float:
+    """Share of positions where the chosen column is optimal.
+
+    ``simulations`` 0 plays the network's best legal logit; otherwise the most
+    visited move of a search with that many simulations (no noise), all
+    positions searched together in batches of ``batch_size``.
+    """
+    spec = engine.get_game("connect4")
+    states = positions.states
+    chosen = np.zeros(len(states), np.int64)
+    if simulations == 0:
+        planes = np.zeros((len(states), *spec.planes_shape), np.float32)
+        spec.encode_batch(states, planes)
+        masks = np.zeros((len(states), spec.num_actions), np.bool_)
+        spec.legal_mask_batch(states, masks)
+        logits, _ = evaluator.evaluate(states, planes)
+        chosen[:] = np.where(masks, logits, -np.inf).argmax(axis=1)
+    else:
+        config = MCTSConfig(num_simulations=simulations, reuse_tree=False)
+        for start in range(0, len(states), batch_size):
+            chunk = states[start:start + batch_size]
+            search = BatchedSearch(spec, evaluator, config, batch_size=len(chunk))
+            search.set_roots(chunk)
+            chosen[start:start + len(chunk)] = search.run().visit_counts.argmax(axis=1)
+    return float(positions.optimal[np.arange(len(states)), chosen].mean())

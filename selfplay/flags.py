@@ -1,0 +1,65 @@
+"""Command-line flags generated from the config dataclasses.
+
+Every field of ``MCTSConfig``, ``SelfPlayConfig`` and ``TrainConfig`` becomes
+a kebab-case flag whose help is the field's docstring, so a new setting is a
+new flag with no second place to edit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import textwrap
+from typing import Any
+
+
+def field_docstrings(cls: type) -> dict[str, str]:
+    """The string literal under each annotated field of a dataclass's source."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body
+    docs = {}
+    for node, following in zip(body, body[1:]):
+        if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            docs[node.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+def _optional_float(text: str) -> float | None:
+    return None if text.lower() == "none" else float(text)
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, skip: tuple = ()) -> None:
+    """One flag per field of ``cls``, in an argument group; defaults are None (= keep)."""
+    group = parser.add_argument_group(title)
+    docs = field_docstrings(cls)
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        default = field.default
+        kind: Any = {bool: _parse_bool, int: int, float: float}.get(type(default), _optional_float)
+        group.add_argument(
+            "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind,
+            default=None, metavar=type(default).__name__.upper() if default is not None else "FLOAT",
+            # argparse %-formats help strings: escape the docstrings' own percent signs
+            help=f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%"),
+        )
+
+
+def overrides_for(args: argparse.Namespace, cls: type) -> dict[str, Any]:
+    """The fields of ``cls`` set on the command line."""
+    prefix = cls.__name__ + "."
+    return {key[len(prefix):]: value for key, value in vars(args).items()
+            if key.startswith(prefix) and value is not None}

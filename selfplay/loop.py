@@ -1,0 +1,306 @@
+"""The AlphaZero loop: generations of self-play, then training, in one process.
+
+A run directory holds everything a resume needs::
+
+    config.json              the RunConfig
+    games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
+    checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
+    checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
+    logs/                    TensorBoard events and metrics.jsonl (one line per generation)
+
+Kill the process at any moment and start the same command again: it resumes
+from ``latest.pt`` and the shards on disk, losing at most the games in flight.
+Self-play randomness is seeded by (seed, generation, shard index), so resumed
+games never repeat the ones already on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+import engine
+from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
+from nets.checkpoint import CheckpointError
+from selfplay.actor import SelfPlayActor
+from selfplay.buffer import ReplayBuffer, WindowConfig
+from selfplay.config import RunConfig
+from selfplay.evaluation import connect4_data_dir, load_solved_positions, optimal_move_share
+from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_name, shard_paths, write_shard
+from selfplay.trainer import learning_rate_at, make_optimizer, train_step
+
+
+class RunError(Exception):
+    """A run directory that cannot be used as asked (the message says why)."""
+
+
+class TimeUp(Exception):
+    """Raised inside self-play when the run's time budget is spent."""
+
+
+@dataclass
+class RunPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def games(self) -> Path:
+        return self.root / "games"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def latest(self) -> Path:
+        return self.checkpoints / "latest.pt"
+
+    @property
+    def metrics(self) -> Path:
+        return self.logs / "metrics.jsonl"
+
+    def generation_checkpoint(self, generation: int) -> Path:
+        return self.checkpoints / f"gen{generation:05d}.pt"
+
+
+def read_metrics(paths: RunPaths) -> list[dict]:
+    """One dict per completed generation (the last line wins for a generation redone after a kill)."""
+    if not paths.metrics.exists():
+        return []
+    rows = {}
+    for line in paths.metrics.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        rows[row["generation"]] = row
+    return [rows[g] for g in sorted(rows)]
+
+
+def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) -> RunConfig:
+    """The config of a new run, or the saved one of an existing run.
+
+    Resuming with settings that differ from the saved ones is refused: a run's
+    data and checkpoints only make sense under one config.
+    """
+    paths = RunPaths(Path(run_dir))
+    if paths.config.exists():
+        try:
+            saved = RunConfig.from_json(paths.config.read_text())
+        except (json.JSONDecodeError, TypeError, KeyError) as error:
+            raise RunError(f"{paths.config}: unreadable run config ({error})") from None
+        if saved.game != requested.game:
+            raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
+        if overridden and saved != requested:
+            raise RunError(f"{run_dir} already holds a run with other settings; "
+                           "resume it without changing settings, or use a new --run-dir")
+        return saved
+    return requested
+
+
+class TrainingRun:
+    """Owns a run directory and trains in it."""
+
+    def __init__(self, run_dir: Path, config: RunConfig, log: Callable[[str], None] = print):
+        self.paths = RunPaths(Path(run_dir))
+        self.config = config
+        self.log = log
+        self.spec = engine.get_game(config.game)
+        self.device = resolve_device(config.device)
+        for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        if not self.paths.config.exists():
+            config.save(self.paths.config)
+        torch.manual_seed(config.seed)
+        self.model = PolicyValueNet.from_spec(self.spec, config.net).to(self.device)
+        self.optimizer = make_optimizer(self.model, config.train.learning_rate, config.train.weight_decay)
+        self.generation = 0
+        self.train_steps = 0
+        self._resume()
+        self.evaluator = NetworkEvaluator(self.model, device=self.device)
+        train = config.train
+        self.buffer = ReplayBuffer(self.spec, self.paths.games,
+                                   WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
+        self.eval_positions = None
+        if config.game == "connect4" and config.eval_positions > 0:
+            if connect4_data_dir() is None:
+                self.log("note: shared/data/connect4 not found; the optimal-move evaluation is off")
+            else:
+                self.eval_positions = load_solved_positions(limit=config.eval_positions)
+
+    # ---- checkpoints -----------------------------------------------------------
+
+    def _resume(self) -> None:
+        if not self.paths.latest.exists():
+            self._save_checkpoint()  # generation 0: the initial random network
+            return
+        try:
+            checkpoint = load_checkpoint(self.paths.latest, game=self.spec.name, map_location=self.device)
+        except CheckpointError as error:
+            raise RunError(f"cannot resume: {error}") from None
+        if checkpoint.config.name != self.config.net:
+            raise RunError(f"cannot resume: {self.paths.latest} holds a {checkpoint.config.name} network, "
+                           f"the run config says {self.config.net}")
+        self.model.load_state_dict(checkpoint.model.state_dict())
+        if checkpoint.optimizer_state is not None:
+            self.optimizer.load_state_dict(checkpoint.optimizer_state)
+        self.generation = int(checkpoint.extra.get("generation", 0))
+        self.train_steps = int(checkpoint.step)
+        if "torch_rng" in checkpoint.extra:
+            torch.set_rng_state(checkpoint.extra["torch_rng"])
+        self.log(f"resumed {self.paths.root} at generation {self.generation} "
+                 f"({self.train_steps} training steps)")
+
+    def _save_checkpoint(self) -> None:
+        extra = {"generation": self.generation, "torch_rng": torch.get_rng_state()}
+        save_checkpoint(self.paths.generation_checkpoint(self.generation), self.model,
+                        game=self.spec.name, step=self.train_steps, extra={"generation": self.generation})
+        save_checkpoint(self.paths.latest, self.model, game=self.spec.name, step=self.train_steps,
+                        optimizer=self.optimizer, extra=extra)
+
+    # ---- one generation ----------------------------------------------------------
+
+    def self_play(self, generation: int, deadline: float | None, on_progress: Callable[[dict], None]) -> dict:
+        """Play this generation's games (those not already on disk); returns self-play metrics."""
+        cfg = self.config.selfplay
+        done = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(f"gen{generation:05d}-")]
+        games_done = sum(s.num_games for s in done)
+        shard_index = len(done)
+        remaining = cfg.games_per_generation - games_done
+        pending: list[GameRecord] = []
+        started = time.perf_counter()
+        stats = {"games": 0, "positions": 0}
+
+        def flush() -> None:
+            nonlocal shard_index
+            if pending:
+                shard = shard_from_games(pending, generation, self.spec.name,
+                                         self.spec.num_actions, self.spec.state_size)
+                write_shard(shard, self.paths.games / shard_name(generation, shard_index))
+                shard_index += 1
+                pending.clear()
+
+        def on_game(record: GameRecord) -> None:
+            pending.append(record)
+            stats["games"] += 1
+            stats["positions"] += len(record.states)
+            if len(pending) >= cfg.games_in_parallel:
+                flush()
+            elapsed = time.perf_counter() - started
+            on_progress({"games": games_done + stats["games"], "games_total": cfg.games_per_generation,
+                         "games_per_s": stats["games"] / elapsed, "positions_per_s": stats["positions"] / elapsed})
+            if deadline is not None and time.time() > deadline:
+                flush()
+                raise TimeUp
+
+        if remaining > 0:
+            rng = np.random.default_rng([self.config.seed, generation, shard_index])
+            actor = SelfPlayActor(self.spec, self.evaluator, self.config.mcts, cfg, rng)
+            try:
+                actor.play(remaining, on_game=on_game)
+            finally:
+                flush()
+            elapsed = time.perf_counter() - started
+            stats["simulations_per_s"] = actor.stats.simulations / elapsed
+        shards = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(f"gen{generation:05d}-")]
+        return self._game_metrics(shards, stats, time.perf_counter() - started)
+
+    @staticmethod
+    def _game_metrics(shards, stats: dict, seconds: float) -> dict:
+        lengths = np.concatenate([s.lengths for s in shards])
+        results = np.concatenate([s.results for s in shards])
+        would = np.concatenate([s.would_resign for s in shards])
+        false = np.concatenate([s.false_resign for s in shards])
+        metrics = {
+            "games_per_s": stats["games"] / seconds if seconds else 0.0,
+            "positions_per_s": stats["positions"] / seconds if seconds else 0.0,
+            "mean_game_length": float(lengths.mean()),
+            "first_player_win_rate": float((results > 0).mean()),
+            "draw_rate": float((results == 0).mean()),
+            "resign_false_positive_rate": float(false.sum() / would.sum()) if would.any() else 0.0,
+        }
+        if "simulations_per_s" in stats:
+            metrics["simulations_per_s"] = stats["simulations_per_s"]
+        return metrics
+
+    def train(self, generation: int) -> dict:
+        """``steps_per_generation`` steps on the replay window; returns mean losses."""
+        cfg = self.config.train
+        self.buffer.refresh()
+        lr = learning_rate_at(generation - 1, cfg.learning_rate, cfg.lr_decay_generations)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        rng = np.random.default_rng([self.config.seed, generation, 1 << 30])
+        totals: dict[str, float] = {}
+        for _ in range(cfg.steps_per_generation):
+            metrics = train_step(self.model, self.optimizer, self.buffer.sample(cfg.batch_size, rng), self.device)
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value
+            self.train_steps += 1
+        self.evaluator.load_weights(self.model.state_dict())
+        means = {key: value / cfg.steps_per_generation for key, value in totals.items()}
+        means.update(learning_rate=lr, buffer_positions=len(self.buffer), total_positions=self.buffer.total_positions)
+        return means
+
+    def evaluate(self) -> dict:
+        if self.eval_positions is None:
+            return {}
+        return {
+            "optimal_moves_net": optimal_move_share(self.evaluator, self.eval_positions),
+            "optimal_moves_search": optimal_move_share(self.evaluator, self.eval_positions,
+                                                       simulations=self.config.eval_simulations),
+        }
+
+    # ---- the loop ----------------------------------------------------------------
+
+    def run(self, generations: int | None = None, minutes: float | None = None,
+            on_progress: Callable[[dict], None] = lambda info: None,
+            on_generation: Callable[[dict], None] = lambda row: None) -> None:
+        """Train until ``generations`` generations are complete in total, or ``minutes`` have passed."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        deadline = time.time() + 60 * minutes if minutes is not None else None
+        writer = SummaryWriter(str(self.paths.logs), purge_step=self.generation + 1)
+        try:
+            while generations is None or self.generation < generations:
+                if deadline is not None and time.time() > deadline:
+                    break
+                generation = self.generation + 1
+                started = time.perf_counter()
+                try:
+                    row = {"generation": generation}
+                    row.update(self.self_play(generation, deadline, on_progress))
+                except TimeUp:
+                    break
+                on_progress({"phase": "training"})
+                row.update(self.train(generation))
+                on_progress({"phase": "evaluating"})
+                row.update(self.evaluate())
+                self.generation = generation
+                row.update(train_steps=self.train_steps, seconds=time.perf_counter() - started,
+                           wall_time=time.time())
+                # The metrics line goes first: killed before the checkpoint, the
+                # generation is redone and its new line replaces this one.
+                with self.paths.metrics.open("a") as handle:
+                    handle.write(json.dumps(row) + "\n")
+                self._save_checkpoint()
+                for key, value in row.items():
+                    if key not in ("generation", "wall_time"):
+                        writer.add_scalar(f"{key}", value, generation)
+                writer.flush()
+                on_generation(row)
+        finally:
+            writer.close()

@@ -1,0 +1,225 @@
+"""Self-play: shards, the replay buffer's augmentation, an end-to-end tic-tac-toe
+run that learns, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine.spec import ONGOING
+from mcts import BatchedSearch, MCTSConfig
+from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint
+from selfplay.buffer import ReplayBuffer, WindowConfig
+from selfplay.config import RunConfig, SelfPlayConfig, TrainConfig, preset
+from selfplay.loop import RunPaths, TrainingRun, read_metrics
+from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
+
+TTT = engine.get_game("tictactoe")
+C4 = engine.get_game("connect4")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def random_game_record(spec, rng) -> GameRecord:
+    state = spec.initial_state()
+    states, policies, players = [], [], []
+    player = 1
+    while spec.status(state) == ONGOING:
+        legal = engine.legal_actions(spec, state)
+        policy = np.zeros(spec.num_actions, np.float32)
+        policy[legal] = rng.dirichlet(np.ones(len(legal)))
+        states.append(state)
+        policies.append(policy)
+        players.append(player)
+        state = engine.play_action(spec, state, int(rng.choice(legal)))
+        player = -player
+    return GameRecord(np.stack(states), np.stack(policies), np.array(players, np.int8),
+                      result=int(spec.status(state)) * player, length=len(states))
+
+
+def test_shard_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    games = [random_game_record(C4, rng) for _ in range(5)]
+    shard = shard_from_games(games, generation=3, game="connect4", num_actions=7, state_size=4)
+    path = tmp_path / "games" / "gen00003-00000.npz"
+    write_shard(shard, path)
+    loaded = read_shard(path)
+    for field in dataclasses.fields(shard):
+        if field.name != "path":
+            assert np.array_equal(getattr(loaded, field.name), getattr(shard, field.name)), field.name
+    assert loaded.num_games == 5 and loaded.num_positions == sum(len(g.states) for g in games)
+    # outcomes are from each position's side to move
+    first = games[0]
+    assert np.array_equal(loaded.outcomes[: len(first.states)], first.players * first.result)
+    assert [p.name for p in tmp_path.joinpath("games").iterdir()] == ["gen00003-00000.npz"], "no temp files left"
+
+
+def test_buffer_symmetries_map_policies_with_states(tmp_path):
+    rng = np.random.default_rng(1)
+    for spec in (TTT, C4):
+        games_dir = tmp_path / spec.name
+        games = [random_game_record(spec, rng) for _ in range(20)]
+        write_shard(shard_from_games(games, 1, spec.name, spec.num_actions, spec.state_size),
+                    games_dir / "gen00001-00000.npz")
+        buffer = ReplayBuffer(spec, games_dir, WindowConfig(min_positions=10_000))
+        buffer.refresh()
+        batch = buffer.sample(300, np.random.default_rng(2))
+        # Every sampled (planes, policy) pair must be some stored position under one
+        # symmetry, with the policy mass exactly on the transformed position's legal moves.
+        stored = {}
+        for game in games:
+            for state, policy in zip(game.states, game.policies):
+                for k in range(spec.num_symmetries):
+                    moved = np.empty_like(state)
+                    spec.transform_into(state, spec.cell_perms[k], moved)
+                    planes = np.zeros(spec.planes_shape, np.float32)
+                    spec.encode(moved, planes)
+                    stored.setdefault(planes.tobytes(), []).append((policy[spec.action_perms[k]], moved))
+        symmetric_hits = 0
+        for planes, policy in zip(batch.planes, batch.policies):
+            candidates = stored[planes.tobytes()]
+            assert any(np.allclose(policy, target) for target, _ in candidates)
+            moved = candidates[0][1]
+            assert np.array_equal(policy > 0, engine.legal_actions(spec, moved)[:, None].__eq__(
+                np.arange(spec.num_actions)).any(axis=0))
+            symmetric_hits += 1
+        assert symmetric_hits == 300
+
+
+def test_window_grows_with_the_run():
+    window = WindowConfig(min_positions=1000, max_positions=5000, growth=0.75)
+    assert window.size(500) == 500
+    assert window.size(1000) == 1000
+    assert 1000 < window.size(4000) < 4000
+    assert window.size(10**9) == 5000
+
+
+def play_against_random(spec, model, num_games: int, simulations: int, seed: int) -> np.ndarray:
+    """Results (+1 win, 0 draw, -1 loss for the agent) of net + search against uniform random play,
+    half the games with the agent first; all games advanced together."""
+    evaluator = NetworkEvaluator(model, device="cpu")
+    search = BatchedSearch(spec, evaluator, MCTSConfig(num_simulations=simulations, reuse_tree=False), num_games)
+    rng = np.random.default_rng(seed)
+    states = np.stack([spec.initial_state()] * num_games)
+    agent_player = np.where(np.arange(num_games) % 2 == 0, 1, -1)
+    results = np.zeros(num_games, np.int64)
+    ply = 0
+    while True:
+        statuses = np.array([spec.status(s) for s in states])
+        ongoing = statuses == ONGOING
+        if not ongoing.any():
+            break
+        to_move = 1 if ply % 2 == 0 else -1
+        agent_turn = ongoing & (agent_player == to_move)
+        search.active[:] = False
+        for b in np.flatnonzero(agent_turn):
+            search.set_root(b, states[b])
+        counts = search.run().visit_counts if agent_turn.any() else None
+        for b in np.flatnonzero(ongoing):
+            if agent_turn[b]:
+                action = int(counts[b].argmax())
+            else:
+                action = int(rng.choice(engine.legal_actions(spec, states[b])))
+            states[b] = engine.play_action(spec, states[b], action)
+            if spec.status(states[b]) != ONGOING:
+                mover_won = spec.status(states[b]) == -1
+                results[b] = (1 if agent_turn[b] else -1) if mover_won else 0
+        ply += 1
+    return results
+
+
+def tiny_ttt_config(**train_changes) -> RunConfig:
+    base = preset("tictactoe", gpu=False)
+    return dataclasses.replace(
+        base, mcts=base.mcts.replace(num_simulations=32),
+        selfplay=dataclasses.replace(base.selfplay, games_in_parallel=64, games_per_generation=128),
+        train=dataclasses.replace(base.train, steps_per_generation=80, **train_changes),
+        device="cpu",
+    )
+
+
+def test_tictactoe_run_learns_to_never_lose_to_random(tmp_path):
+    config = tiny_ttt_config()
+    run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    untrained = PolicyValueNet.from_spec(TTT, config.net)
+    untrained.load_state_dict(run.model.state_dict())
+    run.run(generations=10)
+    rows = read_metrics(run.paths)
+    assert [r["generation"] for r in rows] == list(range(1, 11))
+    assert rows[-1]["loss"] < rows[0]["loss"] - 0.3, "the loss falls"
+    trained = load_checkpoint(run.paths.latest, game="tictactoe").model
+    simulations = 8  # little search: the games are won or lost by what the network learned
+    before = play_against_random(TTT, untrained, 400, simulations, seed=5)
+    after = play_against_random(TTT, trained, 400, simulations, seed=5)
+    assert (before == -1).sum() > 0, "the control (same search, untrained network) does lose"
+    assert (after == -1).sum() == 0, f"the trained agent lost {(after == -1).sum()} of 400 games"
+
+
+def test_resume_after_sigkill_in_self_play_and_in_training(tmp_path):
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--run-dir", str(run_dir),
+               "--generations", "3", "--num-simulations", "16", "--games-per-generation", "96",
+               "--games-in-parallel", "16", "--steps-per-generation", "400", "--batch-size", "64",
+               "--device", "cpu"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    paths = RunPaths(run_dir)
+
+    def gen2_shards():
+        return [p for p in shard_paths(paths.games) if p.name.startswith("gen00002-")]
+
+    def start_and_kill_when(condition, timeout=240):
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + timeout
+        while not condition():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.time() < deadline, "the run never reached the kill point"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    # 1. killed during self-play of generation 2 (some of its shards written)
+    start_and_kill_when(lambda: len(gen2_shards()) >= 2)
+    assert load_checkpoint(paths.latest).extra["generation"] == 1
+    # 2. killed during training of generation 2: all its games are on disk, no checkpoint yet
+    start_and_kill_when(lambda: sum(read_shard(p).num_games for p in gen2_shards()) >= 96)
+    assert load_checkpoint(paths.latest).extra["generation"] == 1, "killed before generation 2's checkpoint"
+    # 3. the same command finishes the run
+    finished = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    latest = load_checkpoint(paths.latest, game="tictactoe")
+    assert latest.extra["generation"] == 3 and latest.step == 3 * 400
+    assert [r["generation"] for r in read_metrics(paths)] == [1, 2, 3]
+    for generation in range(1, 4):
+        shards = [read_shard(p) for p in shard_paths(paths.games) if p.name.startswith(f"gen{generation:05d}-")]
+        assert sum(s.num_games for s in shards) == 96, "every game counted once"
+    for checkpoint in paths.checkpoints.glob("*.pt"):
+        load_checkpoint(checkpoint, game="tictactoe")
+    assert not [p for p in run_dir.rglob("*") if p.name.startswith(".")], "no temporary files left"
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    bad_game = subprocess.run([sys.executable, "-m", "selfplay", "train", "--game", "chess", "--run-dir",
+                               str(tmp_path / "x")], cwd=REPO, env=env, capture_output=True, text=True)
+    assert bad_game.returncode == 2
+    assert bad_game.stderr.strip().count("\n") == 0 and "unknown game 'chess'" in bad_game.stderr
+    missing = subprocess.run([sys.executable, "-m", "selfplay", "status", "--run-dir", str(tmp_path / "none")],
+                             cwd=REPO, env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and "not a run directory" in missing.stderr
