@@ -22,8 +22,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: self-play training of Connect Four for MINUTES minutes (resumes runs/c4).
+MINUTES ?= 120
 train: $(STAMP)
-	$(BIN)/python -m engine info
+	$(BIN)/selfplay train --game connect4 --run-dir runs/c4 --minutes $(MINUTES)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

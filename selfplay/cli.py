@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels)")
     train.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     train.add_argument("--seed", type=int, help="random seed (default 0)")
+    train.add_argument("--threads", type=int, default=1,
+                       help="torch CPU threads (default 1: a second thread helps little beside the "
+                            "single-threaded search, and stalls badly when another process shares the cores)")
     train.add_argument("--eval-positions", type=int, help="solved Connect Four positions scored per generation")
     train.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
     add_dataclass_flags(train, MCTSConfig, "search (MCTSConfig)", skip=("root_noise",))
@@ -77,7 +80,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
 def run_train(args: argparse.Namespace, console: Console) -> int:
     from selfplay.loop import TrainingRun, resolve_run_config
 
+    import torch
+
     engine.get_game(args.game)
+    torch.set_num_threads(args.threads)
     requested, changed = config_from_args(args)
     config = resolve_run_config(args.run_dir, requested, changed)
     run = TrainingRun(args.run_dir, config, log=console.print)
