@@ -39,11 +39,13 @@ def our_rollout_sims_per_second(batch_size: int, simulations: int, repeats: int)
     roots = np.stack([spec.initial_state()] * batch_size)
     search.set_roots(roots)
     search.run()  # compile / warm up
-    start = time.perf_counter()
-    for _ in range(repeats):
+    best = float("inf")
+    for _ in range(repeats):  # the fastest repeat: the least disturbed by other work on the machine
+        start = time.perf_counter()
         search.set_roots(roots)
         search.run()
-    return batch_size * simulations * repeats / (time.perf_counter() - start)
+        best = min(best, time.perf_counter() - start)
+    return batch_size * simulations / best
 
 
 def openspiel_rollout_sims_per_second(simulations: int, repeats: int) -> float:
@@ -54,10 +56,12 @@ def openspiel_rollout_sims_per_second(simulations: int, repeats: int) -> float:
     bot = pyspiel.MCTSBot(game, evaluator, 2.0, simulations, 1000, False, 7, False)
     state = game.new_initial_state()
     bot.step(state)
-    start = time.perf_counter()
+    best = float("inf")
     for _ in range(repeats):
+        start = time.perf_counter()
         bot.step(state)
-    return simulations * repeats / (time.perf_counter() - start)
+        best = min(best, time.perf_counter() - start)
+    return simulations / best
 
 
 class TimedEvaluator:
@@ -109,7 +113,8 @@ def network_search(batch_size: int, simulations: int, moves: int, device: str, d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--simulations", type=int, default=800, help="simulations per move (rollout part)")
-    parser.add_argument("--repeats", type=int, default=5, help="searches timed per configuration")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="searches timed per configuration; the fastest counts")
     parser.add_argument("--net-moves", type=int, default=6, help="moves of 64 games searched with the network")
     parser.add_argument("--skip-net", action="store_true", help="only the rollout comparison")
     args = parser.parse_args()
@@ -123,7 +128,7 @@ def main() -> None:
     figures = {
         "openspiel": openspiel_rollout_sims_per_second(sims, args.repeats),
         "ours_b1": our_rollout_sims_per_second(1, sims, args.repeats),
-        "ours_b64": our_rollout_sims_per_second(64, sims, max(1, args.repeats // 2)),
+        "ours_b64": our_rollout_sims_per_second(64, sims, args.repeats),
     }
     table = Table(title=f"Connect Four, random-rollout MCTS, {sims} simulations per move, one core")
     for column in ("search", "sims/s", "vs OpenSpiel"):

@@ -7,9 +7,10 @@ it without ``mcts`` importing torch)::
     evaluate(states [M, S] int64, planes [M, C, H, W] float32 | None)
         -> logits [M, A] float32, values [M] float32 in [-1, 1] for the side to move
 
-Two evaluators live here: ``UniformEvaluator`` (flat priors, value 0) and
-``RolloutEvaluator`` (flat priors, value = mean result of random playouts,
-the classic pure-MCTS baseline), whose playouts run in numba.
+Two evaluators live here, both numba playout evaluators: ``UniformEvaluator``
+(flat priors, value 0) and ``RolloutEvaluator`` (flat priors, value = mean
+result of random playouts, the classic pure-MCTS baseline). With these the
+whole search runs inside one numba call (``mcts.kernels``).
 """
 
 from __future__ import annotations
@@ -27,19 +28,6 @@ class Evaluator(Protocol):
 
     def evaluate(self, states: np.ndarray, planes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         ...
-
-
-class UniformEvaluator:
-    """Equal logits for every action and value 0: search guided by visits alone."""
-
-    needs_planes = False
-
-    def __init__(self, spec: GameSpec):
-        self.num_actions = spec.num_actions
-
-    def evaluate(self, states, planes=None):
-        m = len(states)
-        return np.zeros((m, self.num_actions), np.float32), np.zeros(m, np.float32)
 
 
 # ---- random playouts in numba ------------------------------------------------
@@ -74,7 +62,11 @@ _PLAYOUT_KERNELS: dict[str, object] = {}
 
 
 def playout_kernel(spec: GameSpec):
-    """The numba kernel ``(states [M, S], num_playouts, seed, values [M]) -> None`` of a game."""
+    """The numba kernel ``(states [M, S], num_playouts, seed, values [M]) -> None`` of a game.
+
+    values[m] is the mean result of ``num_playouts`` random playouts from
+    states[m], for its side to move; 0 when ``num_playouts`` is 0.
+    """
     if spec.name not in _PLAYOUT_KERNELS:
         _PLAYOUT_KERNELS[spec.name] = _make_playout_kernel(
             spec.legal_mask, spec.play_into, spec.status, spec.num_actions, spec.state_size)
@@ -86,12 +78,13 @@ def _make_playout_kernel(legal_mask, play_into, status, num_actions, state_size)
     @numba.njit(cache=True)
     def playout_values(states, num_playouts, seed, values):
         mask = np.zeros(num_actions, np.bool_)
-        current = np.empty(state_size, np.int64)
-        following = np.empty(state_size, np.int64)
+        buffer_a = np.empty(state_size, np.int64)
+        buffer_b = np.empty(state_size, np.int64)
         for m in range(states.shape[0]):
             key = state_key(states[m], seed)
             total = 0.0
             for _ in range(num_playouts):
+                current, following = buffer_a, buffer_b
                 current[:] = states[m]
                 sign = 1.0  # +1 while the side to move at the leaf is to move
                 while status(current) == ONGOING:
@@ -107,26 +100,28 @@ def _make_playout_kernel(legal_mask, play_into, status, num_actions, state_size)
                                 play_into(current, a, following)
                                 break
                             k -= 1
-                    current[:] = following
+                    current, following = following, current  # no copy: swap the buffers
                     sign = -sign
                 total += sign * status(current)
-            values[m] = total / num_playouts
+            values[m] = total / num_playouts if num_playouts > 0 else 0.0
 
     return playout_values
 
 
-class RolloutEvaluator:
-    """Flat priors and the mean result of ``num_playouts`` uniformly random playouts.
+class PlayoutEvaluator:
+    """Flat priors and the mean result of ``num_playouts`` uniformly random playouts
+    (value 0 with no playouts), computed in numba.
 
     Playouts are deterministic given the position and ``seed`` (see
-    ``state_key``); change ``seed`` for other random streams.
+    ``state_key``); change ``seed`` for other random streams. Because it lives
+    in numba, ``BatchedSearch`` runs a whole search with it in one numba call.
     """
 
     needs_planes = False
 
-    def __init__(self, spec: GameSpec, num_playouts: int = 1, seed: int = 0):
-        if num_playouts < 1:
-            raise ValueError("num_playouts must be at least 1")
+    def __init__(self, spec: GameSpec, num_playouts: int, seed: int = 0):
+        if num_playouts < 0:
+            raise ValueError("num_playouts must not be negative")
         self.num_actions = spec.num_actions
         self.num_playouts = num_playouts
         self.seed = seed
@@ -134,6 +129,22 @@ class RolloutEvaluator:
 
     def evaluate(self, states, planes=None):
         m = len(states)
-        values = np.empty(m, np.float64)
+        values = np.empty(m, np.float32)
         self._kernel(states, self.num_playouts, self.seed, values)
-        return np.zeros((m, self.num_actions), np.float32), values.astype(np.float32)
+        return np.zeros((m, self.num_actions), np.float32), values
+
+
+class RolloutEvaluator(PlayoutEvaluator):
+    """Pure MCTS, the classic baseline: flat priors, values from random playouts."""
+
+    def __init__(self, spec: GameSpec, num_playouts: int = 1, seed: int = 0):
+        if num_playouts < 1:
+            raise ValueError("num_playouts must be at least 1")
+        super().__init__(spec, num_playouts, seed)
+
+
+class UniformEvaluator(PlayoutEvaluator):
+    """Equal priors for every action and value 0: search guided by terminal values and visits alone."""
+
+    def __init__(self, spec: GameSpec):
+        super().__init__(spec, num_playouts=0)

@@ -2,7 +2,8 @@
 
 Selection, playing the selected move and encoding the new leaf happen in one
 numba call per simulation step (crossing into numba costs microseconds, so a
-step makes three calls in all: select, evaluate, back up). Like
+step makes three calls in all: select, evaluate, back up). With an evaluator
+that lives in numba (random playouts, uniform) the whole search is one call. Like
 ``engine.batch``, the kernels are closures over the game's kernels: numba
 compiles and caches one copy per game.
 """
@@ -16,12 +17,14 @@ import numpy as np
 
 from engine.spec import ONGOING, GameSpec
 from mcts.tree import PENDING, ROOT, UNVISITED
-from mcts.tree_ops import COLLISION, NO_LEAF, TERMINAL_LEAF, add_virtual_visit, puct_action
+from mcts.evaluators import playout_kernel
+from mcts.tree_ops import COLLISION, NO_LEAF, TERMINAL_LEAF, add_virtual_visit, backup_leaves, puct_action
 
 
 class TreeKernels(NamedTuple):
     set_root: Callable
     select_leaves: Callable
+    run_playout_search: Callable
 
 
 _CACHE: dict[str, TreeKernels] = {}
@@ -30,11 +33,12 @@ _CACHE: dict[str, TreeKernels] = {}
 def tree_kernels(spec: GameSpec) -> TreeKernels:
     """The (memoised) search kernels of ``spec``'s game."""
     if spec.name not in _CACHE:
-        _CACHE[spec.name] = _make_tree_kernels(spec.legal_mask, spec.play_into, spec.status, spec.encode)
+        _CACHE[spec.name] = _make_tree_kernels(spec.legal_mask, spec.play_into, spec.status, spec.encode,
+                                               playout_kernel(spec))
     return _CACHE[spec.name]
 
 
-def _make_tree_kernels(legal_mask, play_into, status, encode) -> TreeKernels:
+def _make_tree_kernels(legal_mask, play_into, status, encode, playout_values) -> TreeKernels:
 
     @numba.njit(cache=True)
     def init_node(tree, b, node, parent, action):
@@ -46,8 +50,9 @@ def _make_tree_kernels(legal_mask, play_into, status, encode) -> TreeKernels:
         tree.statuses[b, node] = status(tree.states[b, node])
         tree.expanded[b, node] = PENDING
         legal_mask(tree.states[b, node], tree.legal[b, node])
-        tree.priors[b, node, :] = 0.0
-        tree.children[b, node, :] = UNVISITED
+        for a in range(tree.children.shape[2]):  # plain loops: slice assignment is slower on short rows
+            tree.priors[b, node, a] = 0.0
+            tree.children[b, node, a] = UNVISITED
 
     @numba.njit(cache=True)
     def set_root(tree, b, state):
@@ -121,4 +126,24 @@ def _make_tree_kernels(legal_mask, play_into, status, encode) -> TreeKernels:
                     num_eval += 1
         return num_eval if any_work else -1
 
-    return TreeKernels(set_root, select_leaves)
+    @numba.njit(cache=True)
+    def run_playout_search(tree, active, sims_target, sims_done, leaves_per_tree,
+                           c_base, c_init, fpu_reduction, noise_fraction, virtual_loss,
+                           leaf_nodes, eval_slots, leaf_states, leaf_planes,
+                           num_playouts, seed, logits, values):
+        """A whole search with a playout evaluator, every step inside numba.
+
+        Same steps as ``BatchedSearch.run``'s Python loop (select, evaluate, back up),
+        so results are identical; it only saves the per-step crossing into numba.
+        logits [B*L, A] float32 zeros (flat priors), values [B*L] float32 scratch.
+        """
+        while True:
+            num_eval = select_leaves(tree, active, sims_target, sims_done, leaves_per_tree,
+                                     c_base, c_init, fpu_reduction, noise_fraction, virtual_loss, False,
+                                     leaf_nodes, eval_slots, leaf_states, leaf_planes)
+            if num_eval < 0:
+                break
+            playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
+            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtual_loss)
+
+    return TreeKernels(set_root, select_leaves, run_playout_search)

@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.spec import ONGOING, GameSpec
 from mcts.config import MCTSConfig
-from mcts.evaluators import Evaluator
+from mcts.evaluators import Evaluator, PlayoutEvaluator
 from mcts.kernels import tree_kernels
 from mcts.tree import ROOT, UNVISITED, allocate_tree
 from mcts.tree_ops import backup_leaves, principal_variation, reuse_subtree, root_statistics
@@ -65,6 +65,8 @@ class BatchedSearch:
         plane_rows = leaves if self.needs_planes else 1
         self.leaf_planes = np.zeros((plane_rows, *spec.planes_shape), np.float32)
         self._no_logits = np.zeros((0, spec.num_actions), np.float32)
+        self._flat_logits = np.zeros((leaves, spec.num_actions), np.float32)
+        self._leaf_values = np.zeros(leaves, np.float32)
         self._no_values = np.zeros(0, np.float32)
         self._order = np.zeros(capacity, np.int32)
         self._remap = np.zeros(capacity, np.int32)
@@ -132,6 +134,26 @@ class BatchedSearch:
                 raise ValueError("root noise needs one random generator per game (rngs)")
             self._draw_root_noise(rngs)
             noise_fraction = cfg.dirichlet_fraction
+        if isinstance(self.evaluator, PlayoutEvaluator):
+            self._run_in_numba(noise_fraction)
+        else:
+            self._run_steps(noise_fraction)
+        visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
+        root_values = np.zeros(self.batch_size, np.float32)
+        root_statistics(self.tree, visit_counts, root_values)
+        return SearchResult(visit_counts, root_values)
+
+    def _run_in_numba(self, noise_fraction: float) -> None:
+        cfg = self.config
+        self.kernels.run_playout_search(
+            self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree,
+            cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+            self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes,
+            self.evaluator.num_playouts, self.evaluator.seed, self._flat_logits, self._leaf_values)
+
+    def _run_steps(self, noise_fraction: float) -> None:
+        """Select, evaluate, back up until every tree has its simulations: one evaluator call per step."""
+        cfg = self.config
         evaluate = self.evaluator.evaluate
         while True:
             num_eval = self.kernels.select_leaves(
@@ -149,10 +171,6 @@ class BatchedSearch:
                 logits, values = self._no_logits, self._no_values
             backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values,
                           self.sims_done, cfg.virtual_loss)
-        visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
-        root_values = np.zeros(self.batch_size, np.float32)
-        root_statistics(self.tree, visit_counts, root_values)
-        return SearchResult(visit_counts, root_values)
 
     def _draw_root_noise(self, rngs: Sequence[np.random.Generator]) -> None:
         noise = self.tree.root_noise

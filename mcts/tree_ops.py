@@ -28,37 +28,43 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
     score = Q + c(N) * P * sqrt(N) / (1 + n), with Q from the chooser's view,
     unvisited children valued by first-play urgency, and at the root the prior
     mixed with ``tree.root_noise`` by ``noise_fraction``.
+
+    One pass over the children: unvisited children all share the FPU value, so
+    the best of them is the one with the highest prior, and it is compared with
+    the best visited child once the FPU value (which needs the summed prior of
+    the visited children) is known.
     """
     parent_visits = tree.visits[b, node]
     exploration = (math.log((1.0 + parent_visits + c_base) / c_base) + c_init) * math.sqrt(parent_visits)
-    parent_value = 0.0
-    if parent_visits > 0:
-        parent_value = -tree.value_sums[b, node] / parent_visits
+    mix_noise = node == ROOT and noise_fraction > 0.0
     visited_prior = 0.0
-    num_actions = tree.children.shape[2]
-    for a in range(num_actions):
-        if tree.children[b, node, a] != UNVISITED:
-            visited_prior += tree.priors[b, node, a]
-    fpu_value = parent_value - fpu_reduction * math.sqrt(visited_prior)
-    best_action = -1
-    best_score = -np.inf
-    for a in range(num_actions):
+    best_visited, best_visited_score = -1, -np.inf
+    best_unvisited, best_unvisited_prior = -1, -1.0
+    for a in range(tree.children.shape[2]):
         if not tree.legal[b, node, a]:
             continue
         prior = tree.priors[b, node, a]
-        if node == ROOT and noise_fraction > 0.0:
-            prior = (1.0 - noise_fraction) * prior + noise_fraction * tree.root_noise[b, a]
         child = tree.children[b, node, a]
+        if child != UNVISITED:
+            visited_prior += prior  # FPU counts the network's prior, not the noise
+        if mix_noise:
+            prior = (1.0 - noise_fraction) * prior + noise_fraction * tree.root_noise[b, a]
         if child == UNVISITED:
-            q, child_visits = fpu_value, 0
-        else:
-            child_visits = tree.visits[b, child]
-            q = tree.value_sums[b, child] / child_visits if child_visits > 0 else fpu_value
-        score = q + exploration * prior / (1.0 + child_visits)
-        if score > best_score:
-            best_score = score
-            best_action = a
-    return best_action
+            if prior > best_unvisited_prior:
+                best_unvisited, best_unvisited_prior = a, prior
+            continue
+        child_visits = tree.visits[b, child]
+        score = tree.value_sums[b, child] / child_visits + exploration * prior / (1.0 + child_visits)
+        if score > best_visited_score:
+            best_visited, best_visited_score = a, score
+    if best_unvisited < 0:
+        return best_visited
+    parent_value = -tree.value_sums[b, node] / parent_visits if parent_visits > 0 else 0.0
+    fpu_score = parent_value - fpu_reduction * math.sqrt(visited_prior) + exploration * best_unvisited_prior
+    if best_visited < 0 or fpu_score > best_visited_score or (
+            fpu_score == best_visited_score and best_unvisited < best_visited):
+        return best_unvisited
+    return best_visited
 
 
 @numba.njit(cache=True)
@@ -72,19 +78,24 @@ def add_virtual_visit(tree, b, node, virtual_loss):
 def expand(tree, b, node, logits):
     """Set the priors of ``node`` to the softmax of ``logits [A]`` over its legal actions."""
     num_actions = logits.shape[0]
-    top = -np.inf
-    for a in range(num_actions):
-        if tree.legal[b, node, a] and logits[a] > top:
-            top = logits[a]
-    total = 0.0
+    top, bottom, count = -np.inf, np.inf, 0
     for a in range(num_actions):
         if tree.legal[b, node, a]:
-            p = math.exp(logits[a] - top)
-            tree.priors[b, node, a] = p
-            total += p
-        else:
-            tree.priors[b, node, a] = 0.0
-    if total > 0.0:
+            top = max(top, logits[a])
+            bottom = min(bottom, logits[a])
+            count += 1
+    if top == bottom:  # flat logits (playout evaluators): uniform priors without exp()
+        for a in range(num_actions):
+            tree.priors[b, node, a] = 1.0 / count if tree.legal[b, node, a] else 0.0
+    else:
+        total = 0.0
+        for a in range(num_actions):
+            if tree.legal[b, node, a]:
+                p = math.exp(logits[a] - top)
+                tree.priors[b, node, a] = p
+                total += p
+            else:
+                tree.priors[b, node, a] = 0.0
         for a in range(num_actions):
             tree.priors[b, node, a] /= total
     tree.expanded[b, node] = EXPANDED

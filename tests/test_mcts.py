@@ -159,6 +159,31 @@ def test_batched_search_equals_single_searches():
         assert alone.root_values[0] == together.root_values[b]
 
 
+class StepByStep:
+    """Hides a playout evaluator's numba nature: the search takes its Python step loop."""
+
+    needs_planes = False
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def evaluate(self, states, planes=None):
+        return self.inner.evaluate(states, planes)
+
+
+@pytest.mark.parametrize("leaves_per_tree", [1, 3])
+def test_whole_search_in_numba_equals_the_step_loop(leaves_per_tree):
+    config = MCTSConfig(num_simulations=200, root_noise=True, leaves_per_tree=leaves_per_tree)
+    states = random_openings(C4, 4, plies=3, seed=11)
+    results = []
+    for wrap in (lambda e: e, StepByStep):
+        search = BatchedSearch(C4, wrap(RolloutEvaluator(C4, seed=2)), config, batch_size=4)
+        search.set_roots(states)
+        results.append(search.run(rngs=[np.random.default_rng(b) for b in range(4)]))
+    assert np.array_equal(results[0].visit_counts, results[1].visit_counts)
+    assert np.array_equal(results[0].root_values, results[1].root_values)
+
+
 @pytest.mark.parametrize("leaves_per_tree", [1, 4])
 def test_visit_counts_sum_to_simulations(leaves_per_tree):
     config = MCTSConfig(num_simulations=250, leaves_per_tree=leaves_per_tree)
