@@ -24,11 +24,13 @@ plane 0 the side to move's stones, plane 1 the opponent's, row 0 = top.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 
-from engine.batch import make_batch_kernels
-from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from engine.outcome import status_after_move
+from engine.spec import ONGOING, IllegalMoveError, spec_from_module
 from engine.symmetry import inverse_indices, mirror_cell_perms
 
 WIDTH = 7
@@ -95,12 +97,7 @@ def play_into(state, action, out):
     out[CURRENT] = mover ^ new_mask
     out[MASK] = new_mask
     out[PLY] = ply
-    if has_four(mover):
-        out[STATUS] = -1
-    elif ply == MAX_MOVES:
-        out[STATUS] = 0
-    else:
-        out[STATUS] = ONGOING
+    out[STATUS] = status_after_move(has_four(mover), ply, MAX_MOVES)
 
 
 @numba.njit(cache=True)
@@ -187,28 +184,17 @@ def why_illegal(state: np.ndarray, action: int) -> str:
 _CELL_PERMS = mirror_cell_perms(HEIGHT, WIDTH)
 _ACTION_PERMS = np.stack([np.arange(WIDTH), np.arange(WIDTH)[::-1]]).astype(np.int64)
 
-SPEC = GameSpec(
+SPEC = spec_from_module(
+    sys.modules[__name__],
     name="connect4",
     board_shape=(HEIGHT, WIDTH),
     num_actions=NUM_ACTIONS,
     planes_shape=(NUM_PLANES, HEIGHT, WIDTH),
     state_size=STATE_SIZE,
     max_game_length=MAX_MOVES,
-    initial_state=initial_state,
-    legal_mask=legal_mask,
-    play_into=play_into,
-    status=status,
-    encode=encode,
-    transform_into=transform_into,
-    **make_batch_kernels(legal_mask, play_into, status, encode)._asdict(),
     cell_perms=_CELL_PERMS,
     action_perms=_ACTION_PERMS,
     inverse=inverse_indices(_CELL_PERMS),
-    render=render,
-    parse_move=parse_move,
-    format_move=format_move,
-    split_moves=split_moves,
-    why_illegal=why_illegal,
     dirichlet_alpha=1.0,
     default_simulations=400,
     net_blocks=6,

@@ -16,7 +16,8 @@ Conventions shared by every game module:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from types import ModuleType
+from typing import Any, Callable
 
 import numpy as np
 
@@ -113,3 +114,20 @@ class GameSpec:
     def num_symmetries(self) -> int:
         """K: number of board symmetries (identity included)."""
         return int(self.cell_perms.shape[0])
+
+
+KERNEL_NAMES = ("initial_state", "legal_mask", "play_into", "status", "encode", "transform_into")
+"""The numba kernels every game module defines under these names."""
+HELPER_NAMES = ("render", "parse_move", "format_move", "split_moves", "why_illegal")
+"""The plain-Python helpers every game module defines under these names."""
+
+
+def spec_from_module(module: ModuleType, **settings: Any) -> GameSpec:
+    """The GameSpec of a game module: its kernels and helpers (found by their shared
+    names), batch kernels built from them, and ``settings`` for the other fields."""
+    from engine.batch import make_batch_kernels
+
+    kernels = {name: getattr(module, name) for name in KERNEL_NAMES}
+    helpers = {name: getattr(module, name) for name in HELPER_NAMES}
+    batch = make_batch_kernels(kernels["legal_mask"], kernels["play_into"], kernels["status"], kernels["encode"])
+    return GameSpec(**kernels, **helpers, **batch._asdict(), **settings)

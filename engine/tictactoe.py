@@ -18,11 +18,13 @@ opponent's.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 
-from engine.batch import make_batch_kernels
-from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from engine.outcome import status_after_move
+from engine.spec import ONGOING, IllegalMoveError, spec_from_module
 from engine.symmetry import dihedral_cell_perms, inverse_indices
 
 SIZE = 3
@@ -81,12 +83,7 @@ def play_into(state, action, out):
     won = False
     for line in range(LINE_BITS.shape[0]):
         won |= (own & LINE_BITS[line]) == LINE_BITS[line]
-    if won:
-        out[STATUS] = -1
-    elif ply == NUM_CELLS:
-        out[STATUS] = 0
-    else:
-        out[STATUS] = ONGOING
+    out[STATUS] = status_after_move(won, ply, NUM_CELLS)
 
 
 @numba.njit(cache=True)
@@ -153,28 +150,17 @@ def why_illegal(state: np.ndarray, action: int) -> str:
 
 _CELL_PERMS = dihedral_cell_perms(SIZE)
 
-SPEC = GameSpec(
+SPEC = spec_from_module(
+    sys.modules[__name__],
     name="tictactoe",
     board_shape=(SIZE, SIZE),
     num_actions=NUM_ACTIONS,
     planes_shape=(NUM_PLANES, SIZE, SIZE),
     state_size=STATE_SIZE,
     max_game_length=NUM_CELLS,
-    initial_state=initial_state,
-    legal_mask=legal_mask,
-    play_into=play_into,
-    status=status,
-    encode=encode,
-    transform_into=transform_into,
-    **make_batch_kernels(legal_mask, play_into, status, encode)._asdict(),
     cell_perms=_CELL_PERMS,
     action_perms=_CELL_PERMS.copy(),
     inverse=inverse_indices(_CELL_PERMS),
-    render=render,
-    parse_move=parse_move,
-    format_move=format_move,
-    split_moves=split_moves,
-    why_illegal=why_illegal,
     dirichlet_alpha=1.0,
     default_simulations=100,
     net_blocks=2,

@@ -50,6 +50,17 @@ class ResidualBlock(nn.Module):
         return torch.relu(x + y)
 
 
+def _squeeze(channels: int, out_channels: int) -> list[nn.Module]:
+    """The start of a head: conv1x1 down to ``out_channels``, BN, ReLU, flatten to
+    [B, out_channels * H * W]. Layer order and indices match the checkpoint keys."""
+    return [
+        nn.Conv2d(channels, out_channels, 1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+        nn.Flatten(),
+    ]
+
+
 class PolicyValueNet(nn.Module):
     """Residual policy/value network for one game's planes and action count.
 
@@ -84,17 +95,11 @@ class PolicyValueNet(nn.Module):
         )
         self.tower = nn.Sequential(*(ResidualBlock(ch) for _ in range(config.blocks)))
         self.policy_head = nn.Sequential(
-            nn.Conv2d(ch, config.policy_channels, 1, bias=False),
-            nn.BatchNorm2d(config.policy_channels),
-            nn.ReLU(inplace=True),
-            nn.Flatten(),
+            *_squeeze(ch, config.policy_channels),
             nn.Linear(config.policy_channels * cells, self.num_actions),
         )
         self.value_head = nn.Sequential(
-            nn.Conv2d(ch, config.value_channels, 1, bias=False),
-            nn.BatchNorm2d(config.value_channels),
-            nn.ReLU(inplace=True),
-            nn.Flatten(),
+            *_squeeze(ch, config.value_channels),
             nn.Linear(config.value_channels * cells, config.value_hidden),
             nn.ReLU(inplace=True),
             nn.Linear(config.value_hidden, 1),
