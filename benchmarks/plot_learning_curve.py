@@ -1,0 +1,69 @@
+"""Plot a run's learning curve: share of optimal moves against wall time.
+
+Reads ``<run-dir>/logs/metrics.jsonl`` (one line per generation, written by
+``selfplay train``) and draws the share of optimal Connect Four moves on the
+solved evaluation positions, for the network alone and with search, against
+hours of training. Several runs can be drawn together (``--run-dir`` twice).
+
+    python benchmarks/plot_learning_curve.py --run-dir runs/c4 --out docs/learning_curve_c4.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works without a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def load_rows(run_dir: Path) -> list[dict]:
+    rows = {}
+    for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        rows[row["generation"]] = row
+    return [rows[g] for g in sorted(rows)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--run-dir", type=Path, action="append", required=True, help="a run directory (repeatable)")
+    parser.add_argument("--label", action="append", help="legend label per run (default: the folder name)")
+    parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    parser.add_argument("--target", type=float, default=0.9, help="horizontal target line (default 0.9)")
+    args = parser.parse_args()
+    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for index, run_dir in enumerate(args.run_dir):
+        rows = [r for r in load_rows(run_dir) if "optimal_moves_net" in r]
+        if not rows:
+            print(f"{run_dir}: no evaluated generations", file=sys.stderr)
+            return 2
+        start = rows[0]["wall_time"] - rows[0]["seconds"]
+        hours = [(r["wall_time"] - start) / 3600 for r in rows]
+        label = args.label[index] if args.label and index < len(args.label) else run_dir.name
+        line, = axis.plot(hours, [r["optimal_moves_search"] for r in rows], label=f"{label}: network + search")
+        axis.plot(hours, [r["optimal_moves_net"] for r in rows], linestyle="--", color=line.get_color(),
+                  label=f"{label}: network alone")
+    axis.axhline(args.target, color="grey", linewidth=0.8)
+    axis.set_xlabel("hours of training (wall time)")
+    axis.set_ylabel("share of optimal moves")
+    axis.set_ylim(0, 1)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right")
+    axis.set_title("Connect Four self-play: optimal moves on solved positions (L1_R2_begin_medium)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
