@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser(
         "train", help="train by self-play in a run directory (resumes if it exists)",
         description="Generations of self-play with batched MCTS, then training on a replay window. "
-                    "Start the same command again after a stop or a kill to resume.")
+                    "Start the same command again after a stop or a kill to resume. Settings not given "
+                    "come from the preset for the game and machine; a run's settings are in "
+                    "<run-dir>/config.json.")
     train.add_argument("--game", default="connect4", help="game to learn (%(default)s); "
                        f"one of {', '.join(engine.list_games())}")
     train.add_argument("--run-dir", type=Path, required=True, help="where config, games, checkpoints and logs live")

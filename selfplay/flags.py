@@ -54,7 +54,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
             "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind,
             default=None, metavar=type(default).__name__.upper() if default is not None else "FLOAT",
             # argparse %-formats help strings: escape the docstrings' own percent signs
-            help=f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%"),
+            help=f"{docs.get(field.name, '')} (default: the preset's; base value {default})".replace("%", "%%"),
         )
 
 
