@@ -1,0 +1,216 @@
+"""Matches: many games between two players at once.
+
+Games are numbered 0, 1, 2, ...; game ``2k`` and game ``2k + 1`` form pair
+``k``: both start from the same random opening (``opening_plies`` uniformly
+random legal moves drawn from ``(seed, k)``), player A moving first in the
+even game and player B in the odd one. Deterministic players therefore never
+replay one game, and neither colour nor opening luck favours a side.
+
+Up to ``parallel`` games are in flight. Each round, player A gets every
+position where it is to move as one batch ``states [B, S]``, then player B gets
+its positions (the games A just moved in among them); finished games free
+their slots for the next ones, so batches stay full until the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from arena.elo import EloEstimate, elo_estimate
+from arena.players import Player
+from arena.records import GameLog, GameRecord
+from engine.positions import legal_actions
+from engine.spec import ONGOING, GameSpec
+
+
+@dataclass
+class MatchResult:
+    """Results of a match so far, from player A's side."""
+
+    player_a: str
+    player_b: str
+    num_games: int
+    """Games asked for."""
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+    games: list[GameRecord] = field(default_factory=list)
+    """Finished games in the order they ended."""
+    stopped_early: bool = False
+    """True when ``stop`` ended the match before ``num_games`` (games in flight are dropped)."""
+
+    @property
+    def played(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def score(self) -> float:
+        """A's mean score per game (0.5 before any game)."""
+        return (self.wins + 0.5 * self.draws) / self.played if self.played else 0.5
+
+    @property
+    def elo(self) -> EloEstimate:
+        """A's Elo advantage over B with its 95% interval."""
+        return elo_estimate(self.wins, self.draws, self.losses)
+
+    def count(self, record: GameRecord) -> None:
+        self.games.append(record)
+        result = record.result_for_a
+        if result > 0:
+            self.wins += 1
+        elif result < 0:
+            self.losses += 1
+        else:
+            self.draws += 1
+
+
+def random_opening(spec: GameSpec, plies: int, rng: np.random.Generator, attempts: int = 1000) -> list[int]:
+    """``plies`` uniformly random legal moves after which the game is still on."""
+    for _ in range(attempts):
+        state = spec.initial_state()
+        moves: list[int] = []
+        for _ in range(plies):
+            action = int(rng.choice(legal_actions(spec, state)))
+            following = np.empty_like(state)
+            spec.play_into(state, action, following)
+            state = following
+            moves.append(action)
+            if spec.status(state) != ONGOING:
+                break
+        else:
+            return moves
+    raise ValueError(f"no random opening of {plies} plies leaves a {spec.name} game going; use fewer plies")
+
+
+def opening_for_pair(spec: GameSpec, plies: int, seed: int, pair: int) -> list[int]:
+    """The opening of pair ``pair``: the same for both of its games, different across pairs."""
+    return random_opening(spec, plies, np.random.default_rng([seed, pair]))
+
+
+@dataclass
+class _Game:
+    """A game in flight."""
+
+    index: int
+    opening_plies: int
+    state: np.ndarray
+    """[S] the current position."""
+    moves: list[int]
+
+    @property
+    def a_first(self) -> bool:
+        return self.index % 2 == 0
+
+    @property
+    def a_to_move(self) -> bool:
+        # Players alternate, so the first player is to move after an even number of moves.
+        return (len(self.moves) % 2 == 0) == self.a_first
+
+
+def play_match(
+    spec: GameSpec,
+    player_a: Player,
+    player_b: Player,
+    num_games: int,
+    *,
+    opening_plies: int = 4,
+    seed: int = 0,
+    parallel: int = 64,
+    on_game: Callable[[GameRecord, MatchResult], None] | None = None,
+    stop: Callable[[MatchResult], bool] | None = None,
+    out: str | Path | None = None,
+) -> MatchResult:
+    """Play ``num_games`` games of A against B; returns the results from A's side.
+
+    ``opening_plies``: random moves that open each pair of games (0 for none).
+    ``parallel``: games in flight at once (1 when a player is human).
+    ``on_game(record, result)``: called as each game ends (progress display).
+    ``stop(result)``: checked after each game; True ends the match at once and
+    drops the games in flight (SPRT). ``out``: a JSON-lines file the games are
+    appended to as they end.
+    """
+    if num_games < 1:
+        raise ValueError("a match needs at least one game")
+    if opening_plies < 0:
+        raise ValueError("opening plies must not be negative")
+    if player_a.interactive or player_b.interactive:
+        parallel = 1
+    parallel = max(1, min(parallel, num_games))
+    result = MatchResult(player_a.name, player_b.name, num_games)
+    log = GameLog(out, spec) if out is not None else None
+    openings: dict[int, list[int]] = {}
+    started = 0
+
+    def start() -> _Game:
+        nonlocal started
+        index, pair = started, started // 2
+        started += 1
+        if pair not in openings:
+            openings[pair] = opening_for_pair(spec, opening_plies, seed, pair)
+        # The second game of a pair is the last to need the opening.
+        moves = openings.pop(pair) if index % 2 else list(openings[pair])
+        state = spec.initial_state()
+        for action in moves:
+            following = np.empty_like(state)
+            spec.play_into(state, action, following)
+            state = following
+        return _Game(index, len(moves), state, list(moves))
+
+    active = [start() for _ in range(parallel)]
+    try:
+        while active:
+            for mover, is_a in ((player_a, True), (player_b, False)):
+                to_move = [g for g in active if g.a_to_move == is_a and spec.status(g.state) == ONGOING]
+                if to_move:
+                    _move(spec, mover, to_move)
+            still = []
+            for game in active:
+                status = spec.status(game.state)
+                if status == ONGOING:
+                    still.append(game)
+                    continue
+                record = _record(spec, game, player_a, player_b, int(status), seed)
+                result.count(record)
+                if log is not None:
+                    log.write(record)
+                if on_game is not None:
+                    on_game(record, result)
+                if stop is not None and stop(result):
+                    result.stopped_early = result.played < num_games
+                    return result
+            active = still
+            while len(active) < parallel and started < num_games:
+                active.append(start())
+    finally:
+        if log is not None:
+            log.close()
+    return result
+
+
+def _move(spec: GameSpec, player: Player, games: list[_Game]) -> None:
+    """Ask ``player`` for its moves in ``games`` (one batch) and play them."""
+    states = np.stack([g.state for g in games])  # [B, S]
+    actions = np.asarray(player.play(states).actions, np.int64)
+    legal = np.zeros((len(games), spec.num_actions), np.bool_)
+    spec.legal_mask_batch(states, legal)
+    if not legal[np.arange(len(games)), actions].all():
+        bad = int(np.flatnonzero(~legal[np.arange(len(games)), actions])[0])
+        raise RuntimeError(f"player {player.name} chose the illegal move {spec.format_move(int(actions[bad]))}")
+    following = np.empty_like(states)
+    spec.play_batch(states, actions, following)
+    for game, action, state in zip(games, actions, following):
+        game.state = state
+        game.moves.append(int(action))
+
+
+def _record(spec: GameSpec, game: _Game, player_a: Player, player_b: Player, status: int, seed: int) -> GameRecord:
+    # status is the final value for the side to move; the first player is to move after an even number of moves.
+    result_first = status if len(game.moves) % 2 == 0 else -status
+    first, second = (player_a, player_b) if game.a_first else (player_b, player_a)
+    return GameRecord(game=spec.name, first=first.name, second=second.name, moves=game.moves,
+                      opening_plies=game.opening_plies, result=result_first, pair=game.index // 2,
+                      a_first=game.a_first, seed=seed)

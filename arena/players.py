@@ -1,0 +1,304 @@
+"""Players: batched move choosers built from player-spec strings (see ``arena.specs``).
+
+A player gets every position where it is to move across the concurrent games
+of a match at once, ``states [B, S]``, and answers ``Decisions`` with one
+action per position (``actions [B]``) and its estimate of each position
+(``values [B]`` in [-1, 1] for the side to move, NaN where it has none). A
+network player therefore searches all its games in one ``BatchedSearch``, so
+its network sees batches of B leaves.
+
+Search players start a fresh tree for every decision: positions arrive without
+saying which game they belong to, so no tree is carried from move to move.
+Matches turn root noise off; the only randomness is the choice among equal
+moves (and ``temp`` when it is above 0), drawn from the player's own seeded
+generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
+from engine.spec import ONGOING, GameSpec
+from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, choose_action
+from mcts.tree import ROOT, UNVISITED
+
+
+class QuitGame(Exception):
+    """A human asked to stop playing."""
+
+
+@dataclass
+class Decisions:
+    """A player's answer for B positions."""
+
+    actions: np.ndarray
+    """[B] int64: the move chosen in each position."""
+    values: np.ndarray
+    """[B] float32: the player's value of each position for itself (the side to move), in
+    [-1, 1]; NaN when the player has no estimate (random, human)."""
+
+
+@dataclass
+class Analysis:
+    """What a player thinks of every move in one position (the terminal's hint)."""
+
+    shares: np.ndarray
+    """[A] float64: share of the player's attention per move (visit shares, policy, or
+    1/k over the solver's k best moves); 0 for illegal moves."""
+    values: np.ndarray
+    """[A] float64: value of each move for the side to move in [-1, 1]; NaN when unknown."""
+    value: float
+    """Value of the position for the side to move (NaN when unknown)."""
+    method: str
+    """How it was computed, in a few words (e.g. '800 simulations')."""
+
+
+def win_probability(value: float) -> float:
+    """Expected score (a draw counts half) of a value in [-1, 1]: (1 + value) / 2."""
+    return (1.0 + value) / 2.0
+
+
+class Player:
+    """Base of every player; subclasses implement ``play`` and optionally ``analyse``."""
+
+    name: str = "player"
+    interactive: bool = False
+    """True when moves come from a person (matches then play one game at a time)."""
+
+    def __init__(self, spec: GameSpec, name: str):
+        self.spec = spec
+        self.name = name
+
+    def play(self, states: np.ndarray) -> Decisions:
+        """Choose a move in each of ``states`` [B, S] (all ongoing, this player to move)."""
+        raise NotImplementedError
+
+    def analyse(self, state: np.ndarray) -> Analysis:
+        """This player's view of every move in ``state`` [S]."""
+        raise PlayerSpecError(f"the {self.name} player cannot analyse positions")
+
+    def _legal_masks(self, states: np.ndarray) -> np.ndarray:
+        masks = np.zeros((len(states), self.spec.num_actions), np.bool_)
+        self.spec.legal_mask_batch(np.ascontiguousarray(states, np.int64), masks)
+        return masks
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class RandomPlayer(Player):
+    """Uniformly random legal moves."""
+
+    def __init__(self, spec: GameSpec, name: str, seed: int = 0):
+        super().__init__(spec, name)
+        self.rng = np.random.default_rng(seed)
+
+    def play(self, states):
+        masks = self._legal_masks(states)
+        actions = np.array([self.rng.choice(np.flatnonzero(mask)) for mask in masks], np.int64)
+        return Decisions(actions, np.full(len(states), np.nan, np.float32))
+
+
+class SolverPlayer(Player):
+    """Perfect Connect Four play: a random move among those with the best exact score."""
+
+    def __init__(self, spec: GameSpec, name: str, seed: int = 0):
+        if spec.name != "connect4":
+            raise PlayerSpecError(f"the solver player plays connect4 only, not {spec.name}")
+        super().__init__(spec, name)
+        from engine.solver import Solver  # imported here: it allocates a 64 MiB table
+
+        self.solver = Solver()
+        self.rng = np.random.default_rng(seed)
+
+    def _scores(self, state: np.ndarray) -> np.ndarray:
+        """[A] float64: exact score after each move for the mover (NaN where illegal)."""
+        return np.array([np.nan if s is None else s for s in self.solver.analyze(state)], np.float64)
+
+    def play(self, states):
+        actions = np.zeros(len(states), np.int64)
+        values = np.zeros(len(states), np.float32)
+        for b, state in enumerate(states):
+            scores = self._scores(state)
+            best = np.flatnonzero(scores == np.nanmax(scores))
+            actions[b] = self.rng.choice(best)
+            values[b] = np.sign(np.nanmax(scores))
+        return Decisions(actions, values)
+
+    def analyse(self, state):
+        scores = self._scores(state)
+        best = scores == np.nanmax(scores)
+        return Analysis(shares=best / best.sum(), values=np.sign(scores), value=float(np.sign(np.nanmax(scores))),
+                        method="exact solver")
+
+
+class SearchPlayer(Player):
+    """MCTS with some evaluator: one BatchedSearch over all the positions it is given.
+
+    The search is allocated for the largest batch seen so far; smaller batches
+    leave the extra trees inactive.
+    """
+
+    def __init__(self, spec: GameSpec, name: str, evaluator, config: MCTSConfig,
+                 temperature: float = 0.0, seed: int = 0):
+        super().__init__(spec, name)
+        self.evaluator = evaluator
+        self.config = config.replace(root_noise=False, reuse_tree=False)
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
+        self._search: BatchedSearch | None = None
+
+    def search(self, states: np.ndarray):
+        """Search ``states`` [B, S] from fresh roots; returns the SearchResult rows of these B."""
+        count = len(states)
+        if self._search is None or self._search.batch_size < count:
+            self._search = BatchedSearch(self.spec, self.evaluator, self.config, batch_size=count)
+        search = self._search
+        for b in range(search.batch_size):
+            if b < count:
+                search.set_root(b, states[b])
+            else:
+                search.deactivate(b)
+        result = search.run()
+        return result.visit_counts[:count], result.root_values[:count]
+
+    def play(self, states):
+        visit_counts, root_values = self.search(states)
+        actions = np.array([choose_action(v, self.temperature, self.rng) for v in visit_counts], np.int64)
+        return Decisions(actions, root_values.astype(np.float32))
+
+    def analyse(self, state):
+        visit_counts, root_values = self.search(state[None])
+        tree = self._search.tree
+        values = np.full(self.spec.num_actions, np.nan)
+        for action, child in enumerate(tree.children[0, ROOT]):
+            if child != UNVISITED and tree.visits[0, child] > 0:
+                # value_sums are from the view of the player who moved into the node: the root's mover.
+                values[action] = tree.value_sums[0, child] / tree.visits[0, child]
+        counts = visit_counts[0].astype(np.float64)
+        return Analysis(shares=counts / counts.sum(), values=values, value=float(root_values[0]),
+                        method=f"{self.config.num_simulations} simulations")
+
+
+class PolicyPlayer(Player):
+    """A network without search (``net:PATH,sims=0``): the raw policy's best legal move."""
+
+    def __init__(self, spec: GameSpec, name: str, evaluator, temperature: float = 0.0, seed: int = 0):
+        super().__init__(spec, name)
+        self.evaluator = evaluator
+        self.temperature = temperature
+        self.rng = np.random.default_rng(seed)
+
+    def _evaluate(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masked policy [B, A] (probabilities), values [B] and legal masks [B, A] of ``states`` [B, S]."""
+        states = np.ascontiguousarray(states, np.int64)
+        planes = np.zeros((len(states), *self.spec.planes_shape), np.float32)
+        self.spec.encode_batch(states, planes)
+        logits, values = self.evaluator.evaluate(states, planes)
+        masks = self._legal_masks(states)
+        logits = np.where(masks, logits, -np.inf)
+        policy = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return policy / policy.sum(axis=1, keepdims=True), values, masks
+
+    def play(self, states):
+        policy, values, _ = self._evaluate(states)
+        actions = np.array([choose_action(p, self.temperature, self.rng) for p in policy], np.int64)
+        return Decisions(actions, values.astype(np.float32))
+
+    def analyse(self, state):
+        policy, values, masks = self._evaluate(state[None])
+        legal = np.flatnonzero(masks[0])
+        children = np.zeros((len(legal), self.spec.state_size), np.int64)
+        self.spec.play_batch(np.repeat(state[None], len(legal), axis=0), legal, children)
+        move_values = np.full(self.spec.num_actions, np.nan)
+        ongoing = np.array([self.spec.status(c) == ONGOING for c in children])
+        for action, child in zip(legal[~ongoing], children[~ongoing]):
+            move_values[action] = -float(self.spec.status(child))  # exact: the mover just won or drew
+        if ongoing.any():
+            _, child_values, _ = self._evaluate(children[ongoing])
+            move_values[legal[ongoing]] = -child_values  # the child's value is the opponent's
+        return Analysis(shares=policy[0].astype(np.float64), values=move_values, value=float(values[0]),
+                        method="network policy and value, no search")
+
+
+class HumanPlayer(Player):
+    """Moves typed at the terminal, one position at a time; 'quit' raises QuitGame."""
+
+    interactive = True
+
+    def __init__(self, spec: GameSpec, name: str, console=None, read_line: Callable[[str], str] | None = None):
+        super().__init__(spec, name)
+        from rich.console import Console
+
+        self.console = console or Console()
+        self.read_line = read_line or self.console.input
+
+    def play(self, states):
+        from arena.board import board_text
+        from engine.positions import play_move
+        from engine.spec import IllegalMoveError
+
+        actions = np.zeros(len(states), np.int64)
+        for b, state in enumerate(states):
+            self.console.print(board_text(self.spec, state))
+            while True:
+                try:
+                    text = self.read_line("your move (or quit): ").strip()
+                except EOFError:
+                    raise QuitGame() from None
+                if text.lower() in ("quit", "q", "exit"):
+                    raise QuitGame()
+                try:
+                    play_move(self.spec, state, text)
+                except IllegalMoveError as error:
+                    self.console.print(f"[red]{error}[/]; try again")
+                    continue
+                actions[b] = self.spec.parse_move(text)
+                break
+        return Decisions(actions, np.full(len(states), np.nan, np.float32))
+
+
+def make_player(text: str | PlayerSpec, spec: GameSpec, seed: int = 0, console=None,
+                read_line: Callable[[str], str] | None = None) -> Player:
+    """Build the player a spec string names, for the game ``spec``.
+
+    Raises PlayerSpecError (malformed spec, unknown option, a player this game
+    cannot have) or a ``nets.CheckpointError`` (missing or mismatched checkpoint).
+    """
+    parsed = text if isinstance(text, PlayerSpec) else parse_player_spec(text)
+    options = parsed.options
+    if parsed.kind == "random":
+        return RandomPlayer(spec, parsed.text, seed)
+    if parsed.kind == "solver":
+        return SolverPlayer(spec, parsed.text, seed)
+    if parsed.kind == "human":
+        return HumanPlayer(spec, parsed.text, console, read_line)
+    if parsed.kind == "gtp":
+        raise PlayerSpecError(
+            f"GTP players need a Go game; {spec.name} is not one (and zeroplay has no Go yet): {parsed.text}")
+    if parsed.kind == "mcts":
+        evaluator = RolloutEvaluator(spec, num_playouts=options["playouts"], seed=seed)
+        config = MCTSConfig(num_simulations=options["sims"])
+        return SearchPlayer(spec, parsed.text, evaluator, config, options["temp"], seed)
+    return _network_player(parsed, spec, seed)
+
+
+def _network_player(parsed: PlayerSpec, spec: GameSpec, seed: int) -> Player:
+    # torch is imported only here: matches without networks start fast.
+    from nets import NetworkEvaluator, load_checkpoint
+
+    options = parsed.options
+    try:
+        checkpoint = load_checkpoint(Path(parsed.path), game=spec.name)
+        evaluator = NetworkEvaluator(checkpoint.model, device=options["device"])
+    except ValueError as error:  # a device that does not exist here
+        raise PlayerSpecError(f"player {parsed.text!r}: {error}") from None
+    if options["sims"] == 0:
+        return PolicyPlayer(spec, parsed.text, evaluator, options["temp"], seed)
+    config = MCTSConfig(num_simulations=options["sims"], leaves_per_tree=options["leaves"])
+    return SearchPlayer(spec, parsed.text, evaluator, config, options["temp"], seed)
