@@ -12,7 +12,6 @@ with exit code 2.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -126,13 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- shared helpers ------------------------------------------------------------
 
 
-def _game(name: str):
-    return engine.get_game(name)
-
-
 def _players(texts: list[str], spec, args, console: Console) -> list[Player]:
     """Build every player (after checking every spec, so a typo fails before a checkpoint loads)."""
     parsed = [parse_player_spec(text) for text in texts]
+    if any(p.kind == "solver" for p in parsed) and getattr(args, "opening_plies", 10) < 8:
+        console.print("note: the solver takes up to tens of seconds a move near the empty board; "
+                      "--opening-plies 10 makes it fast", style="yellow")
     _set_threads(parsed, args.threads)
     return [make_player(p, spec, seed=args.seed * 1000 + k + 1, console=console) for k, p in enumerate(parsed)]
 
@@ -177,7 +175,7 @@ def run_match(args, console: Console) -> int:
     from arena.match import play_match
     from arena.sprt import SPRT, parse_bounds
 
-    spec = _game(args.game)
+    spec = engine.get_game(args.game)
     _check_counts(args)
     sprt = None
     if args.sprt is not None:
@@ -216,9 +214,9 @@ def run_match(args, console: Console) -> int:
 
 
 def run_tournament(args, console: Console) -> int:
-    from arena.tournament import round_robin_pairs, run_tournament as play_all, write_csv, write_json
+    from arena.tournament import round_robin_pairs, write_csv, write_json
 
-    spec = _game(args.game)
+    spec = engine.get_game(args.game)
     _check_counts(args)
     if len(args.players) < 2:
         raise ArenaError("a tournament needs at least two players")
@@ -226,7 +224,7 @@ def run_tournament(args, console: Console) -> int:
         raise ArenaError(f"--anchor {args.anchor!r} is not one of the players")
     players = _players(args.players, spec, args, console)
     pairs = round_robin_pairs(len(players))
-    result = _play_pairs(console, spec, players, pairs, args, anchor=args.anchor, play_all=play_all)
+    result = _play_pairs(console, spec, players, pairs, args, anchor=args.anchor)
     console.print(_ratings_table(f"{spec.name} round robin, {args.games} games per pair", result.ratings))
     if args.csv:
         write_csv(args.csv, result.ratings)
@@ -237,26 +235,28 @@ def run_tournament(args, console: Console) -> int:
     return 0
 
 
-def _play_pairs(console, spec, players, pairs, args, anchor, play_all):
-    total = len(pairs) * args.games
+def _play_pairs(console: Console, spec, players: list[Player], pairs, args, anchor: str | None):
+    """Play every pair with a progress bar over all their games; returns the TournamentResult."""
+    from arena.tournament import run_tournament as play_pairs
+
     with _progress(console) as progress:
-        task = progress.add_task("tournament", total=total, detail="")
+        task = progress.add_task("tournament", total=len(pairs) * args.games, detail="")
 
         def on_game(i, j, record) -> None:
             progress.update(task, advance=1, detail=f"{players[i].name} vs {players[j].name}")
 
-        return play_all(spec, players, pairs, args.games, anchor=anchor, opening_plies=args.opening_plies,
-                        seed=args.seed, parallel=args.parallel, on_game=on_game, out=args.out)
+        return play_pairs(spec, players, pairs, args.games, anchor=anchor, opening_plies=args.opening_plies,
+                          seed=args.seed, parallel=args.parallel, on_game=on_game, out=args.out)
 
 
 def run_ladder(args, console: Console) -> int:
     from arena.ladder import generation_checkpoints, plot_ladder, run_game
-    from arena.tournament import ladder_pairs, run_tournament as play_all, write_csv, write_json
+    from arena.tournament import ladder_pairs, write_csv, write_json
 
     _check_counts(args)
     if args.sims < 0 or args.neighbours < 0 or args.stride < 1:
         raise ArenaError("--sims and --neighbours must not be negative, --stride must be at least 1")
-    spec = _game(run_game(args.run_dir))
+    spec = engine.get_game(run_game(args.run_dir))
     checkpoints = generation_checkpoints(args.run_dir, args.stride)
     if not checkpoints:
         raise ArenaError(f"{args.run_dir / 'checkpoints'} holds no genNNNNN.pt checkpoints yet")
@@ -264,14 +264,10 @@ def run_ladder(args, console: Console) -> int:
         raise ArenaError("a ladder needs at least two players: add an anchor or wait for a second checkpoint")
     net_specs = [f"net:{path},sims={args.sims}" for _, path in checkpoints]
     players = _players(net_specs + list(args.anchors), spec, args, console)
-    labels = {}
-    for (generation, _), player in zip(checkpoints, players):
-        labels[player.name] = f"gen{generation:05d}"
-    if len(set(p.name for p in players)) != len(players):
-        raise ArenaError("an anchor is listed twice")
+    labels = {player.name: f"gen{generation:05d}" for (generation, _), player in zip(checkpoints, players)}
     anchor = args.anchors[0] if args.anchors else None
     pairs = ladder_pairs(len(checkpoints), len(args.anchors), args.neighbours)
-    result = _play_pairs(console, spec, players, pairs, args, anchor=anchor, play_all=play_all)
+    result = _play_pairs(console, spec, players, pairs, args, anchor=anchor)
     console.print(_ratings_table(f"{args.run_dir}: {len(checkpoints)} checkpoints at {args.sims} simulations, "
                                  f"{args.games} games per pair", result.ratings, labels))
     out_dir = args.run_dir / "ladder"
@@ -301,7 +297,7 @@ def default_opponent(spec) -> tuple[str, str]:
 def run_play(args, console: Console) -> int:
     from arena.play import play_terminal
 
-    spec = _game(args.game)
+    spec = engine.get_game(args.game)
     if args.sims is not None and args.sims < 0:
         raise ArenaError("--sims must not be negative")
     text, note = (args.opponent, None) if args.opponent else default_opponent(spec)

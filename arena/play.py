@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from arena.board import board_text, mark_of_player
-from arena.players import Player, PlayerSpecError, win_probability
+from arena.players import AnalysisUnavailable, Player, win_probability
 from arena.records import GameLog, GameRecord
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
@@ -178,7 +178,7 @@ def _hint(console: Console, spec: GameSpec, state: np.ndarray, bot: Player) -> N
     try:
         with console.status("thinking about your position...", spinner="dots"):
             analysis = bot.analyse(state)
-    except PlayerSpecError as error:
+    except AnalysisUnavailable as error:
         console.print(f"[yellow]no hint: {error}[/]")
         return
     table = Table(title=f"hint ({analysis.method})")

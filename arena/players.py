@@ -22,14 +22,20 @@ from typing import Callable
 
 import numpy as np
 
+from arena.board import board_text
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
-from engine.spec import ONGOING, GameSpec
+from engine.positions import play_move
+from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, choose_action
 from mcts.tree import ROOT, UNVISITED
 
 
 class QuitGame(Exception):
     """A human asked to stop playing."""
+
+
+class AnalysisUnavailable(Exception):
+    """The player has no view of the moves to give (random and human players)."""
 
 
 @dataclass
@@ -80,7 +86,7 @@ class Player:
 
     def analyse(self, state: np.ndarray) -> Analysis:
         """This player's view of every move in ``state`` [S]."""
-        raise PlayerSpecError(f"the {self.name} player cannot analyse positions")
+        raise AnalysisUnavailable(f"the {self.name} player does not analyse positions")
 
     def _legal_masks(self, states: np.ndarray) -> np.ndarray:
         masks = np.zeros((len(states), self.spec.num_actions), np.bool_)
@@ -154,7 +160,10 @@ class SearchPlayer(Player):
         self._search: BatchedSearch | None = None
 
     def search(self, states: np.ndarray):
-        """Search ``states`` [B, S] from fresh roots; returns the SearchResult rows of these B."""
+        """Search ``states`` [B, S] from fresh roots in one batch.
+
+        Returns visit_counts [B, A] int32 and root_values [B] float32 (for each side to move).
+        """
         count = len(states)
         if self._search is None or self._search.batch_size < count:
             self._search = BatchedSearch(self.spec, self.evaluator, self.config, batch_size=count)
@@ -239,12 +248,9 @@ class HumanPlayer(Player):
         self.read_line = read_line or self.console.input
 
     def play(self, states):
-        from arena.board import board_text
-        from engine.positions import play_move
-        from engine.spec import IllegalMoveError
-
         actions = np.zeros(len(states), np.int64)
         for b, state in enumerate(states):
+            self.console.print()
             self.console.print(board_text(self.spec, state))
             while True:
                 try:

@@ -349,10 +349,10 @@ def test_play_a_full_game_to_its_summary(tmp_path):
     console = Console(file=console_file, width=100)
     cells = [f"{f}{r}" for r in "123" for f in "abc"]
     bot = make_player("random", TTT, seed=5)
-    code = play_terminal(TTT, bot, human_first=False, console=console, read_line=scripted(cells * 2),
+    code = play_terminal(TTT, bot, human_first=False, console=console, read_line=scripted(["hint"] + cells * 2),
                          out=tmp_path / "g.jsonl")
     text = console_file.getvalue()
-    assert code == 0
+    assert code == 0 and "no hint: the random player does not analyse positions" in text
     assert any(line in text for line in ("You win!", "The bot wins.", "Draw."))
     assert "is occupied; try again" in text
     [row] = read_games(tmp_path / "g.jsonl")
