@@ -18,7 +18,7 @@ from rich.table import Table
 
 import engine
 from mcts import MCTSConfig
-from selfplay.config import RunConfig, SelfPlayConfig, TrainConfig, preset
+from selfplay.config import GatingConfig, RunConfig, SelfPlayConfig, TrainConfig, preset
 from selfplay.flags import add_dataclass_flags, overrides_for
 
 RUN_FLAGS = ("net", "device", "seed", "eval_positions", "eval_simulations")
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_flags(train, MCTSConfig, "search (MCTSConfig)", skip=("root_noise",))
     add_dataclass_flags(train, SelfPlayConfig, "self-play (SelfPlayConfig)")
     add_dataclass_flags(train, TrainConfig, "training (TrainConfig)")
+    add_dataclass_flags(train, GatingConfig, "gating (GatingConfig)")
 
     status = commands.add_parser("status", help="table of a run's generations and metrics")
     status.add_argument("--run-dir", type=Path, required=True)
@@ -69,13 +70,16 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
     mcts_changes = overrides_for(args, MCTSConfig)
     selfplay_changes = overrides_for(args, SelfPlayConfig)
     train_changes = overrides_for(args, TrainConfig)
+    gating_changes = overrides_for(args, GatingConfig)
     config = dataclasses.replace(
         base, **run_changes,
         mcts=dataclasses.replace(base.mcts, **mcts_changes),
         selfplay=dataclasses.replace(base.selfplay, **selfplay_changes),
         train=dataclasses.replace(base.train, **train_changes),
+        gating=dataclasses.replace(base.gating, **gating_changes),
     )
-    changed = bool(run_changes or mcts_changes or selfplay_changes or train_changes or args.preset != "auto")
+    changed = bool(run_changes or mcts_changes or selfplay_changes or train_changes or gating_changes
+                   or args.preset != "auto")
     return config, changed
 
 
@@ -123,6 +127,10 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             history.append(row["seconds"])
             last["loss"] = f"{row['loss']:.3f}"
             last["buffer"] = row["buffer_positions"]
+            gate = ""
+            if "gating_accepted" in row:
+                gate = (f", gating {'accepted' if row['gating_accepted'] else 'rejected'} "
+                        f"(score {row['gating_score']:.0%} in {row['gating_games']} games)")
             optimal = ""
             if "optimal_moves_net" in row:
                 optimal = (f", optimal moves {row['optimal_moves_net']:.1%} net / "
@@ -130,7 +138,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
             progress.console.print(
                 f"generation {row['generation']}: loss {row['loss']:.3f} (policy {row['policy_loss']:.3f}, "
                 f"value {row['value_loss']:.3f}), {row['positions_per_s']:.0f} pos/s, "
-                f"mean length {row['mean_game_length']:.1f}{optimal}, {row['seconds']:.0f} s")
+                f"mean length {row['mean_game_length']:.1f}{optimal}{gate}, {row['seconds']:.0f} s")
             progress.reset(task, total=config.selfplay.games_per_generation, generation=row["generation"] + 1,
                            detail="self-play")
 
@@ -146,6 +154,7 @@ STATUS_COLUMNS = [
     ("mean_game_length", "length", "{:.1f}"), ("first_player_win_rate", "1st wins", "{:.0%}"),
     ("resign_false_positive_rate", "false resign", "{:.0%}"), ("buffer_positions", "buffer", "{:,}"),
     ("optimal_moves_net", "optimal net", "{:.1%}"), ("optimal_moves_search", "optimal search", "{:.1%}"),
+    ("gating_score", "gate score", "{:.0%}"), ("best_generation", "best", "{:d}"),
     ("seconds", "seconds", "{:.0f}"),
 ]
 

@@ -49,6 +49,21 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class GatingConfig:
+    gating: bool = False
+    """AlphaGo Zero mode: self-play uses the best network so far, and a trained candidate
+    replaces it only after beating it in a match (off: AlphaZero, the newest network plays)."""
+    gating_games: int = 200
+    """Most games of a gating match (SPRT usually decides sooner)."""
+    gating_elo0: float = 0.0
+    """SPRT H0: the candidate is this many Elo stronger than the best (reject)."""
+    gating_elo1: float = 35.0
+    """SPRT H1: the candidate is this many Elo stronger (accept; 35 Elo is a 55% score, Leela Zero's gate)."""
+    gating_simulations: int = 0
+    """Simulations per move in gating matches (0: the run's num_simulations)."""
+
+
+@dataclass(frozen=True)
 class RunConfig:
     game: str = "connect4"
     """Game name from the engine registry."""
@@ -57,6 +72,7 @@ class RunConfig:
     mcts: MCTSConfig = field(default_factory=MCTSConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    gating: GatingConfig = field(default_factory=GatingConfig)
     seed: int = 0
     """Seeds self-play, sampling and initial weights."""
     device: str = "auto"
@@ -73,10 +89,11 @@ class RunConfig:
     def from_json(cls, text: str) -> "RunConfig":
         data = json.loads(text)
         return cls(
-            **{k: v for k, v in data.items() if k not in ("mcts", "selfplay", "train")},
+            **{k: v for k, v in data.items() if k not in ("mcts", "selfplay", "train", "gating")},
             mcts=MCTSConfig(**data["mcts"]),
             selfplay=SelfPlayConfig(**data["selfplay"]),
             train=TrainConfig(**data["train"]),
+            gating=GatingConfig(**data.get("gating", {})),  # runs from before gating existed
         )
 
     def save(self, path: Path) -> None:

@@ -50,8 +50,10 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
             continue
         default = field.default
         kind: Any = {bool: _parse_bool, int: int, float: float}.get(type(default), _optional_float)
+        # A bare boolean flag (--gating) means true; --gating false turns it off.
+        bare = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
         group.add_argument(
-            "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind,
+            "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind, **bare,
             default=None, metavar=type(default).__name__.upper() if default is not None else "FLOAT",
             # argparse %-formats help strings: escape the docstrings' own percent signs
             help=f"{docs.get(field.name, '')} (default: the preset's; base value {default})".replace("%", "%%"),

@@ -6,6 +6,7 @@ A run directory holds everything a resume needs::
     games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
     checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
     checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
+    checkpoints/best.pt      with --gating: the network self-play uses (the last one to pass its gate)
     logs/                    TensorBoard events and metrics.jsonl (one line per generation)
 
 Kill the process at any moment and start the same command again: it resumes
@@ -69,6 +70,10 @@ class RunPaths:
         return self.checkpoints / "latest.pt"
 
     @property
+    def best(self) -> Path:
+        return self.checkpoints / "best.pt"
+
+    @property
     def metrics(self) -> Path:
         return self.logs / "metrics.jsonl"
 
@@ -129,8 +134,16 @@ class TrainingRun:
         self.optimizer = make_optimizer(self.model, config.train.learning_rate, config.train.weight_decay)
         self.generation = 0
         self.train_steps = 0
+        self.best_generation = 0
         self._resume()
+        # The self-play network: the newest one (AlphaZero), or with gating the best so far.
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
+        if config.gating.gating and self.paths.best.exists():
+            try:
+                best = load_checkpoint(self.paths.best, game=self.spec.name, map_location=self.device)
+            except CheckpointError as error:
+                raise RunError(f"cannot resume: {error}") from None
+            self.evaluator.load_weights(best.model.state_dict())
         train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
@@ -158,6 +171,7 @@ class TrainingRun:
         if checkpoint.optimizer_state is not None:
             self.optimizer.load_state_dict(checkpoint.optimizer_state)
         self.generation = int(checkpoint.extra.get("generation", 0))
+        self.best_generation = int(checkpoint.extra.get("best_generation", self.generation))
         self.train_steps = int(checkpoint.step)
         if "torch_rng" in checkpoint.extra:
             torch.set_rng_state(checkpoint.extra["torch_rng"])
@@ -165,7 +179,8 @@ class TrainingRun:
                  f"({self.train_steps} training steps)")
 
     def _save_checkpoint(self) -> None:
-        extra = {"generation": self.generation, "torch_rng": torch.get_rng_state()}
+        extra = {"generation": self.generation, "best_generation": self.best_generation,
+                 "torch_rng": torch.get_rng_state()}
         save_checkpoint(self.paths.generation_checkpoint(self.generation), self.model,
                         game=self.spec.name, step=self.train_steps, extra={"generation": self.generation})
         save_checkpoint(self.paths.latest, self.model, game=self.spec.name, step=self.train_steps,
@@ -250,10 +265,41 @@ class TrainingRun:
             for key, value in metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             self.train_steps += 1
-        self.evaluator.load_weights(self.model.state_dict())
+        if not self.config.gating.gating:
+            self.evaluator.load_weights(self.model.state_dict())
         means = {key: value / cfg.steps_per_generation for key, value in totals.items()}
         means.update(learning_rate=lr, buffer_positions=len(self.buffer), total_positions=self.buffer.total_positions)
         return means
+
+    def gate(self, generation: int) -> dict:
+        """AlphaGo Zero's gate: the trained candidate plays the best network (SPRT);
+        if it wins, self-play uses it from now on."""
+        from arena.match import play_match
+        from arena.players import SearchPlayer
+        from arena.sprt import H1, SPRT
+
+        cfg = self.config.gating
+        simulations = cfg.gating_simulations or self.config.mcts.num_simulations
+        search_config = self.config.mcts.replace(num_simulations=simulations)
+        candidate = SearchPlayer(self.spec, f"gen{generation}", NetworkEvaluator(self.model, device=self.device),
+                                 search_config, seed=generation)
+        best = SearchPlayer(self.spec, f"gen{self.best_generation}", self.evaluator, search_config,
+                            seed=generation + 1)
+        sprt = SPRT(elo0=cfg.gating_elo0, elo1=cfg.gating_elo1)
+        result = play_match(self.spec, candidate, best, cfg.gating_games, opening_plies=2,
+                            seed=self.config.seed * 100_003 + generation,
+                            parallel=self.config.selfplay.games_in_parallel,
+                            on_game=lambda record, so_far: sprt.update(record.result_for_a),
+                            stop=lambda so_far: sprt.verdict is not None)
+        # Undecided at the cap: Leela Zero's rule, a 55% score passes.
+        accepted = sprt.verdict == H1 or (sprt.verdict is None and result.score >= 0.55)
+        if accepted:
+            self.evaluator.load_weights(self.model.state_dict())
+            self.best_generation = generation
+            save_checkpoint(self.paths.best, self.model, game=self.spec.name, step=self.train_steps,
+                            extra={"generation": generation})
+        return {"gating_score": result.score, "gating_games": result.played,
+                "gating_accepted": int(accepted), "best_generation": self.best_generation}
 
     def evaluate(self) -> dict:
         if self.eval_positions is None:
@@ -287,6 +333,9 @@ class TrainingRun:
                     break
                 on_progress({"phase": "training"})
                 row.update(self.train(generation))
+                if self.config.gating.gating:
+                    on_progress({"phase": "gating"})
+                    row.update(self.gate(generation))
                 on_progress({"phase": "evaluating"})
                 row.update(self.evaluate())
                 self.generation = generation

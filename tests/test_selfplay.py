@@ -223,3 +223,25 @@ def test_cli_errors_are_one_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "selfplay", "status", "--run-dir", str(tmp_path / "none")],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+
+
+def test_gating_keeps_self_play_on_the_best_network(tmp_path):
+    base = tiny_ttt_config()
+    config = dataclasses.replace(base, gating=dataclasses.replace(base.gating, gating=True, gating_games=40))
+    run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    run.run(generations=3)
+    rows = read_metrics(run.paths)
+    assert all({"gating_score", "gating_games", "gating_accepted", "best_generation"} <= row.keys() for row in rows)
+    assert all(1 <= row["gating_games"] <= 40 for row in rows)
+    best_generation = rows[-1]["best_generation"]
+    assert best_generation == max([0] + [r["generation"] for r in rows if r["gating_accepted"]])
+    # Self-play plays with the best network: gen 0's weights if nothing passed, else best.pt's.
+    expected = (load_checkpoint(run.paths.best, game="tictactoe").model if best_generation
+                else load_checkpoint(run.paths.generation_checkpoint(0), game="tictactoe").model)
+    for name, tensor in expected.state_dict().items():
+        assert torch.equal(run.evaluator.model.state_dict()[name], tensor), name
+    # A resumed run picks the same best network and counter back up.
+    resumed = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    assert resumed.best_generation == best_generation
+    for name, tensor in expected.state_dict().items():
+        assert torch.equal(resumed.evaluator.model.state_dict()[name], tensor), name
