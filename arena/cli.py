@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _match_flags(ladder, "--games-per-pair", 20)
     ladder.add_argument("--csv", type=Path, help="ratings as CSV (default RUN_DIR/ladder/ratings.csv)")
     ladder.add_argument("--json", type=Path, help="ratings and results as JSON (default RUN_DIR/ladder/ratings.json)")
-    ladder.add_argument("--png", type=Path, help="plot of Elo against generation (needs matplotlib: the bench extra)")
+    ladder.add_argument("--png", type=Path, help="plot of Elo against generation")
 
     play = commands.add_parser(
         "play", help="play against the bot in the terminal",
@@ -277,11 +277,8 @@ def run_ladder(args, console: Console) -> int:
                                    "generations": {labels[name]: name for name in labels}})
     console.print(f"ratings written to {csv_path} and {json_path}")
     if args.png:
-        try:
-            plot_ladder(args.png, [g for g, _ in checkpoints], [p.name for p in players[:len(checkpoints)]],
-                        result.ratings, list(args.anchors))
-        except ImportError:
-            raise ArenaError("--png needs matplotlib: pip install -e '.[bench]'") from None
+        plot_ladder(args.png, [g for g, _ in checkpoints], [p.name for p in players[:len(checkpoints)]],
+                    result.ratings, list(args.anchors))
         console.print(f"plot written to {args.png}")
     return 0
 

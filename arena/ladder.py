@@ -54,8 +54,8 @@ def plot_ladder(path: Path, generations: list[int], names: list[str], ratings: R
                 anchors: list[str]) -> None:
     """PNG of Elo (with 95% bars) against generation; anchors as labelled dashed lines.
 
-    ``names[k]`` is the player of ``generations[k]``. matplotlib (the ``bench``
-    extra) is imported here only, so the arena runs without it.
+    ``names[k]`` is the player of ``generations[k]``. matplotlib is imported
+    here, not at module level: most arena commands never plot.
     """
     import matplotlib
 
