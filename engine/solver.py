@@ -43,8 +43,9 @@ Search
   cache-resident part of it (see ``DEEP_PLY``). Before searching a node's
   moves, the table entries of its children are checked: for a cutoff
   (enhanced transposition cutoff) and for moves already known to be too weak.
-- The root is solved by a sequence of null-window searches ``[med, med+1]``
-  (binary search on the score, biased towards small absolute values first).
+- The root is solved by a sequence of null-window searches ``[med, med+1]``:
+  a binary search on the score that first asks the cheap questions (is it a
+  quick win? a quick loss?) before the close, costly ones.
 
 All kernels are ``@numba.njit(cache=True)``; the table is passed in as an
 array (no globals are mutated), and the ``Solver`` class owns it.

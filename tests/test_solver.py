@@ -4,8 +4,8 @@
 The data lives in ``shared/data/connect4`` beside the repository (CI clones
 the repository with ``shared/`` next to it). Scores are checked on every
 position of the two easy sets whose positions have many stones, on every
-20th position of the three others, and the per-column analysis on a smaller
-sample; the whole file stays well under a minute on two cores.
+5th or 10th position of the three others, and the per-column analysis on a
+smaller sample; the whole file takes about 15-25 s from a cold numba cache.
 """
 
 from __future__ import annotations
@@ -31,19 +31,19 @@ LATE = "2252576253462244111563365343671351441"  # from the data: score -1, analy
 SCORE_SAMPLES = {
     "L3_R1_end_easy": 1,
     "L2_R1_middle_easy": 1,
-    "L2_R2_middle_medium": 20,
-    "L1_R1_begin_easy": 20,
-    "L1_R2_begin_medium": 20,
+    "L2_R2_middle_medium": 5,
+    "L1_R1_begin_easy": 5,
+    "L1_R2_begin_medium": 10,  # about 35 ms a position: the costly set
 }
-# set name -> step of the analysis sample (analyze solves up to 7 positions)
-# (the children of a begin position are begin positions that are often far
+# set name -> step of the analysis sample (analyze solves up to 7 positions;
+# the children of a begin position are begin positions that are often far
 # from decided, so those sets get the smallest samples)
 ANALYSIS_SAMPLES = {
     "L3_R1_end_easy": 4,
     "L2_R1_middle_easy": 4,
-    "L2_R2_middle_medium": 25,
-    "L1_R1_begin_easy": 125,
-    "L1_R2_begin_medium": 125,
+    "L2_R2_middle_medium": 10,
+    "L1_R1_begin_easy": 100,
+    "L1_R2_begin_medium": 50,
 }
 
 
