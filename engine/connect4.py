@@ -18,8 +18,11 @@ State [S = 4] int64:
     PLY      number of moves played (the first player moves at even plies)
     STATUS   ONGOING, or the final value for the side to move (-1 or 0)
 
-Actions are columns 0..6 (the human notation is 1..7). Planes [2, 6, 7]:
-plane 0 the side to move's stones, plane 1 the opponent's, row 0 = top.
+Actions are columns 0..6 (the human notation is 1..7). Planes [3, 6, 7],
+row 0 = top: plane 0 the side to move's stones, plane 1 the opponent's, plane
+2 all ones when the side to move is the first player (AlphaZero's colour
+plane: Connect Four strategy turns on odd and even threats, so the network
+must know which player it is, and a small conv net cannot count stones).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from engine.symmetry import inverse_indices, mirror_cell_perms
 WIDTH = 7
 HEIGHT = 6
 NUM_ACTIONS = WIDTH
-NUM_PLANES = 2
+NUM_PLANES = 3
 MAX_MOVES = WIDTH * HEIGHT
 
 CURRENT, MASK, PLY, STATUS = 0, 1, 2, 3
@@ -109,11 +112,13 @@ def status(state):
 def encode(state, out):
     own = state[CURRENT]
     other = state[MASK] ^ own
+    first_to_move = 1.0 if state[PLY] % 2 == 0 else 0.0
     for row in range(HEIGHT):
         for col in range(WIDTH):
             bit = np.int64(1) << (7 * col + HEIGHT - 1 - row)
             out[0, row, col] = 1.0 if own & bit else 0.0
             out[1, row, col] = 1.0 if other & bit else 0.0
+            out[2, row, col] = first_to_move
 
 
 @numba.njit(cache=True)

@@ -17,7 +17,7 @@ newly registered game only needs an id in ``ENV_IDS``. Conventions (shapes use
 
 - Observation: the game's input planes, ``Box(0, 1, (C, H, W), float32)``,
   always from the agent's side: plane 0 holds the agent's stones, plane 1 the
-  opponent's -- also in the final observation of a game the agent ended itself.
+  opponent's, plane 2 is all ones when the agent moved first -- also in the final observation of a game the agent ended itself.
 - Action mask: ``info["action_mask"]``, ``int8 [A]``, 1 where the action is
   legal (the ``mask=`` argument of ``Discrete.sample``, as in Gymnasium's own
   Taxi); all zeros once the episode is over. ``env.action_masks()`` returns the
@@ -232,9 +232,11 @@ class GameEnv(gymnasium.Env):
         self.game.encode(self._state, planes)
         if not self._agent_to_move:
             # Only after the agent's own final move: the encoding is from the
-            # opponent's side, so exchange the two stone planes (every game
-            # here has exactly these two planes: side to move, opponent).
+            # opponent's side, so exchange the two stone planes and turn the
+            # colour plane (every game here has these three planes: side to
+            # move, opponent, side to move is the first player).
             planes[[0, 1]] = planes[[1, 0]]
+            planes[2] = 1.0 - planes[2]
         return planes
 
     def _action_mask(self, dtype) -> np.ndarray:

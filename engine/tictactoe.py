@@ -12,8 +12,8 @@ State [S = 11] int64: cells 0..8 (+1 the first player X, -1 the second
 player O, 0 empty), then PLY (moves played; X moves at even plies) and STATUS
 (ONGOING, or the final value for the side to move: -1 or 0).
 
-Actions are cells 0..8. Planes [2, 3, 3]: the side to move's stones, the
-opponent's.
+Actions are cells 0..8. Planes [3, 3, 3]: the side to move's stones, the
+opponent's, and all ones when the side to move is X (the colour plane).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from engine.symmetry import dihedral_cell_perms, inverse_indices
 SIZE = 3
 NUM_CELLS = SIZE * SIZE
 NUM_ACTIONS = NUM_CELLS
-NUM_PLANES = 2
+NUM_PLANES = 3
 PLY, STATUS = NUM_CELLS, NUM_CELLS + 1
 STATE_SIZE = NUM_CELLS + 2
 
@@ -98,6 +98,7 @@ def encode(state, out):
         r, c = cell // SIZE, cell % SIZE
         out[0, r, c] = 1.0 if state[cell] == mover else 0.0
         out[1, r, c] = 1.0 if state[cell] == -mover else 0.0
+        out[2, r, c] = 1.0 if mover == 1 else 0.0
 
 
 @numba.njit(cache=True)

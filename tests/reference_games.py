@@ -62,9 +62,12 @@ class ReferenceGame:
         return 0 if self.over else None
 
     def planes(self):
-        """[2][rows][cols] of 0/1: side to move's stones, then the opponent's."""
+        """[3][rows][cols] of 0/1: side to move's stones, the opponent's, and all ones
+        when X (the first player) is to move."""
         own, other = self.to_move, ("O" if self.to_move == "X" else "X")
-        return [[[1.0 if cell == mark else 0.0 for cell in row] for row in self.board] for mark in (own, other)]
+        stones = [[[1.0 if cell == mark else 0.0 for cell in row] for row in self.board] for mark in (own, other)]
+        colour = [[1.0 if own == "X" else 0.0 for _ in row] for row in self.board]
+        return stones + [colour]
 
 
 def reference_for(name: str) -> ReferenceGame:

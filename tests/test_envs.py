@@ -62,6 +62,12 @@ def planes_of(ref, mark: str) -> np.ndarray:
     return np.array([[[1.0 if cell == mark else 0.0 for cell in row] for row in ref.board]], dtype=np.float32)
 
 
+def agent_view(ref, agent: str, other: str) -> np.ndarray:
+    """[3, H, W]: the agent's stones, the opponent's, all ones if the agent is X (moved first)."""
+    colour = np.full_like(planes_of(ref, agent), 1.0 if agent == "X" else 0.0)
+    return np.concatenate([planes_of(ref, agent), planes_of(ref, other), colour])
+
+
 @pytest.mark.parametrize("game", GAMES)
 def test_random_games_against_reference_rules(game):
     """Full random games, every step checked against the plain-Python rules:
@@ -81,7 +87,7 @@ def test_random_games_against_reference_rules(game):
         while True:
             assert ref.to_move == agent
             assert obs.dtype == np.float32 and obs.shape == spec.planes_shape
-            np.testing.assert_array_equal(obs, np.concatenate([planes_of(ref, agent), planes_of(ref, other)]))
+            np.testing.assert_array_equal(obs, agent_view(ref, agent, other))
             mask = info["action_mask"]
             assert mask.dtype == np.int8 and mask.shape == (spec.num_actions,)
             assert np.flatnonzero(mask).tolist() == ref.legal_actions()
@@ -102,7 +108,7 @@ def test_random_games_against_reference_rules(game):
             assert reward == (0.0 if ref.winner is None else 1.0 if ref.winner == agent else -1.0)
             assert not info["action_mask"].any()
             # The final observation stays on the agent's side, whoever moved last.
-            np.testing.assert_array_equal(obs, np.concatenate([planes_of(ref, agent), planes_of(ref, other)]))
+            np.testing.assert_array_equal(obs, agent_view(ref, agent, other))
             rewards.append(reward)
             break
         with pytest.raises(RuntimeError, match="reset"):

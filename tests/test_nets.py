@@ -142,7 +142,7 @@ def test_training_mode_forward_and_backward():
 def test_wrong_planes_shape_is_refused():
     spec = engine.get_game("connect4")
     evaluator = NetworkEvaluator(small_net(spec), device="cpu")
-    with pytest.raises(ValueError, match=r"planes must have shape \[B, 2, 6, 7\], got \[4, 2, 3, 3\]"):
+    with pytest.raises(ValueError, match=r"planes must have shape \[B, 3, 6, 7\], got \[4, 3, 3, 3\]"):
         evaluator.evaluate(None, random_planes(engine.get_game("tictactoe"), 4))
 
 
@@ -391,8 +391,8 @@ def test_weights_that_do_not_fit(tmp_path):
     with pytest.raises(CheckpointShapeError) as caught:
         load_checkpoint(path)
     message = one_line_about(caught.value, path)
-    assert "do not fit the declared b1c8 network for planes (2, 6, 7) and 7 actions" in message
-    assert "has shape (16, 2, 3, 3), expected (8, 2, 3, 3)" in message and "more)" in message
+    assert "do not fit the declared b1c8 network for planes (3, 6, 7) and 7 actions" in message
+    assert "has shape (16, 3, 3, 3), expected (8, 3, 3, 3)" in message and "more)" in message
 
     rewrite(path, net_config=NetConfig.from_name("b2c16").to_dict())
     with pytest.raises(CheckpointShapeError, match=r"missing 'tower.1.conv1.weight'"):
