@@ -2,12 +2,14 @@
 
     selfplay train --game connect4 --run-dir runs/c4 --minutes 120
     selfplay status --run-dir runs/c4
+    selfplay train --game connect4 --run-dir /shared/runs/c4 --backend ray --address auto --actors 8
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import time
 from pathlib import Path
@@ -50,6 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
                             "single-threaded search, and stalls badly when another process shares the cores)")
     train.add_argument("--eval-positions", type=int, help="solved Connect Four positions scored per generation")
     train.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
+    placement = train.add_argument_group(
+        "distributed self-play", "Where the self-play games are played; not part of the run's settings, "
+        "so a run can be resumed on another backend or with another number of actors.")
+    placement.add_argument("--backend", choices=("local", "ray"), default="local",
+                           help="local: self-play in this process (default); ray: --actors Ray actors play, "
+                                "this process trains. With ray the run directory must be on storage every "
+                                "node sees at the same path")
+    placement.add_argument("--address", help="Ray cluster to join: auto (the one started on this node with "
+                                             "'ray start'), or HOST:PORT of its head; default: start a local "
+                                             "Ray instance")
+    placement.add_argument("--actors", type=int, default=2, help="Ray self-play actors (default %(default)s)")
+    placement.add_argument("--cpus-per-actor", type=float, default=1.0,
+                           help="CPUs each Ray actor reserves (default %(default)s)")
+    placement.add_argument("--gpus-per-actor", type=float, default=0.0,
+                           help="GPU share each Ray actor reserves and runs its network on, e.g. 0.25 packs "
+                                "four on a GPU (default 0: CPU)")
     add_dataclass_flags(train, MCTSConfig, "search (MCTSConfig)", skip=("root_noise",))
     add_dataclass_flags(train, SelfPlayConfig, "self-play (SelfPlayConfig)")
     add_dataclass_flags(train, TrainConfig, "training (TrainConfig)")
@@ -84,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.loop import TrainingRun, resolve_run_config
+    from selfplay.loop import resolve_run_config
 
     import torch
 
@@ -92,7 +110,25 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
     torch.set_num_threads(args.threads)
     requested, changed = config_from_args(args)
     config = resolve_run_config(args.run_dir, requested, changed)
-    run = TrainingRun(args.run_dir, config, log=console.print)
+    backend = None
+    if args.backend == "ray":
+        from selfplay.ray_backend import RayBackend
+
+        backend = RayBackend(num_actors=args.actors, address=args.address, cpus_per_actor=args.cpus_per_actor,
+                             gpus_per_actor=args.gpus_per_actor, threads=args.threads, log=console.print)
+    elif args.address is not None:
+        raise ValueError("--address needs --backend ray")
+    try:
+        return _train_with(args, console, config, backend)
+    finally:
+        if backend is not None:
+            backend.close()
+
+
+def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, backend) -> int:
+    from selfplay.loop import TrainingRun
+
+    run = TrainingRun(args.run_dir, config, log=console.print, backend=backend)
     console.print(f"[bold]{config.game}[/] {config.net} on {run.device}: {config.selfplay.games_per_generation} "
                   f"games x {config.mcts.num_simulations} simulations per generation, "
                   f"{config.selfplay.games_in_parallel} at once; run dir {args.run_dir}")
@@ -150,13 +186,16 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 STATUS_COLUMNS = [
     ("generation", "gen", "{:d}"), ("loss", "loss", "{:.3f}"), ("policy_loss", "policy", "{:.3f}"),
-    ("value_loss", "value", "{:.3f}"), ("positions_per_s", "pos/s", "{:.0f}"),
+    ("value_loss", "value", "{:.3f}"), ("games_per_s", "games/s", "{:.2f}"), ("positions_per_s", "pos/s", "{:.0f}"),
     ("mean_game_length", "length", "{:.1f}"), ("first_player_win_rate", "1st wins", "{:.0%}"),
     ("resign_false_positive_rate", "false resign", "{:.0%}"), ("buffer_positions", "buffer", "{:,}"),
     ("optimal_moves_net", "optimal net", "{:.1%}"), ("optimal_moves_search", "optimal search", "{:.1%}"),
     ("gating_score", "gate score", "{:.0%}"), ("best_generation", "best", "{:d}"),
     ("seconds", "seconds", "{:.0f}"),
 ]
+
+
+ACTOR_KEY = re.compile(r"^actor(\d+)_games$")
 
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
@@ -174,6 +213,20 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
     for row in rows:
         table.add_row(*[fmt.format(row[key]) if key in row else "-" for key, _, fmt in present])
     console.print(table)
+    actors = sorted({int(m.group(1)) for row in rows for key in row if (m := ACTOR_KEY.match(key))})
+    if actors:
+        # Distributed runs: one line per self-play actor, its last generation and the run so far.
+        last = next(row for row in reversed(rows) if any(ACTOR_KEY.match(key) for key in row))
+        per_actor = Table(title=f"self-play actors (ray backend; last: generation {last['generation']})")
+        for title in ("actor", "games", "games/s", "failures", "run games", "run failures"):
+            per_actor.add_column(title, justify="right")
+        for a in actors:
+            per_actor.add_row(
+                str(a), f"{last.get(f'actor{a}_games', 0):,}", f"{last.get(f'actor{a}_games_per_s', 0.0):.2f}",
+                str(last.get(f"actor{a}_failures", 0)),
+                f"{sum(row.get(f'actor{a}_games', 0) for row in rows):,}",
+                str(sum(row.get(f"actor{a}_failures", 0) for row in rows)))
+        console.print(per_actor)
     return 0
 
 

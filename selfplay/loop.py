@@ -13,6 +13,11 @@ Kill the process at any moment and start the same command again: it resumes
 from ``latest.pt`` and the shards on disk, losing at most the games in flight.
 Self-play randomness is seeded by (seed, generation, shard index), so resumed
 games never repeat the ones already on disk.
+
+Who plays the games is the backend's business (``selfplay.backends``): in this
+process by default, or N Ray actors (``selfplay.ray_backend``) that write
+``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space per actor, into the
+same folder. The loop, the buffer and the trainer are the same either way.
 """
 
 from __future__ import annotations
@@ -29,20 +34,16 @@ import torch
 import engine
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import CheckpointError
-from selfplay.actor import SelfPlayActor
+from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp  # noqa: F401 (TimeUp: loop's API)
 from selfplay.buffer import ReplayBuffer, WindowConfig
 from selfplay.config import RunConfig
 from selfplay.evaluation import connect4_data_dir, load_solved_positions, optimal_move_share
-from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_name, shard_paths, write_shard
+from selfplay.shards import generation_prefix, read_shard, shard_paths
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
 
 class RunError(Exception):
     """A run directory that cannot be used as asked (the message says why)."""
-
-
-class TimeUp(Exception):
-    """Raised inside self-play when the run's time budget is spent."""
 
 
 @dataclass
@@ -119,7 +120,11 @@ def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) ->
 class TrainingRun:
     """Owns a run directory and trains in it."""
 
-    def __init__(self, run_dir: Path, config: RunConfig, log: Callable[[str], None] = print):
+    def __init__(self, run_dir: Path, config: RunConfig, log: Callable[[str], None] = print,
+                 backend: SelfPlayBackend | None = None):
+        """``backend`` plays the self-play games (default: ``LocalBackend``, in this process);
+        the caller that passes one closes it."""
+        self.backend = backend if backend is not None else LocalBackend()
         self.paths = RunPaths(Path(run_dir))
         self.config = config
         self.log = log
@@ -189,49 +194,15 @@ class TrainingRun:
     # ---- one generation ----------------------------------------------------------
 
     def self_play(self, generation: int, deadline: float | None, on_progress: Callable[[dict], None]) -> dict:
-        """Play this generation's games (those not already on disk); returns self-play metrics."""
-        cfg = self.config.selfplay
-        done = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(f"gen{generation:05d}-")]
-        games_done = sum(s.num_games for s in done)
-        shard_index = len(done)
-        remaining = cfg.games_per_generation - games_done
-        pending: list[GameRecord] = []
+        """Play this generation's games (those not already on disk) with the backend; returns self-play metrics."""
         started = time.perf_counter()
-        stats = {"games": 0, "positions": 0}
-
-        def flush() -> None:
-            nonlocal shard_index
-            if pending:
-                shard = shard_from_games(pending, generation, self.spec.name,
-                                         self.spec.num_actions, self.spec.state_size)
-                write_shard(shard, self.paths.games / shard_name(generation, shard_index))
-                shard_index += 1
-                pending.clear()
-
-        def on_game(record: GameRecord) -> None:
-            pending.append(record)
-            stats["games"] += 1
-            stats["positions"] += len(record.states)
-            if len(pending) >= cfg.games_in_parallel:
-                flush()
-            elapsed = time.perf_counter() - started
-            on_progress({"games": games_done + stats["games"], "games_total": cfg.games_per_generation,
-                         "games_per_s": stats["games"] / elapsed, "positions_per_s": stats["positions"] / elapsed})
-            if deadline is not None and time.time() > deadline:
-                flush()
-                raise TimeUp
-
-        if remaining > 0:
-            rng = np.random.default_rng([self.config.seed, generation, shard_index])
-            actor = SelfPlayActor(self.spec, self.evaluator, self.config.mcts, cfg, rng)
-            try:
-                actor.play(remaining, on_game=on_game)
-            finally:
-                flush()
-            elapsed = time.perf_counter() - started
-            stats["simulations_per_s"] = actor.stats.simulations / elapsed
-        shards = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(f"gen{generation:05d}-")]
-        return self._game_metrics(shards, stats, time.perf_counter() - started)
+        played = self.backend.play_generation(self, generation, deadline, on_progress)
+        prefix = generation_prefix(generation)
+        shards = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(prefix)]
+        metrics = self._game_metrics(shards, played, time.perf_counter() - started)
+        # Per-actor figures of a distributed backend (flat scalars, so TensorBoard and status read them).
+        metrics.update({key: value for key, value in played.items() if key not in ("games", "positions")})
+        return metrics
 
     @staticmethod
     def _game_metrics(shards, stats: dict, seconds: float) -> dict:

@@ -147,5 +147,22 @@ def shard_paths(games_dir: Path) -> list[Path]:
     return sorted(p for p in games_dir.glob(f"gen*{SHARD_SUFFIX}"))
 
 
-def shard_name(generation: int, index: int) -> str:
-    return f"gen{generation:05d}-{index:05d}{SHARD_SUFFIX}"
+def shard_name(generation: int, index: int, actor: int | None = None) -> str:
+    """``genGGGGG-KKKKK.npz`` (one process), or ``genGGGGG-aAAA-KKKKK.npz`` for distributed
+    actor ``actor``: each actor has its own index space, so actors never pick the same name."""
+    if actor is None:
+        return f"gen{generation:05d}-{index:05d}{SHARD_SUFFIX}"
+    return f"gen{generation:05d}-a{actor:03d}-{index:05d}{SHARD_SUFFIX}"
+
+
+def generation_prefix(generation: int, actor: int | None = None) -> str:
+    """The name prefix of a generation's shards (all of them, or actor ``actor``'s)."""
+    return f"gen{generation:05d}-" if actor is None else f"gen{generation:05d}-a{actor:03d}-"
+
+
+def shard_actor(name: str) -> int | None:
+    """The distributed actor that wrote shard ``name`` (None: a one-process shard)."""
+    parts = name.split("-")
+    if len(parts) == 3 and parts[1].startswith("a") and parts[1][1:].isdigit():
+        return int(parts[1][1:])
+    return None

@@ -1,0 +1,174 @@
+"""Self-play backends: who plays a generation's games, and where.
+
+The training loop (``selfplay.loop.TrainingRun``) asks its backend to "play
+the games of generation G that are not on disk yet, and write them as shards
+to the run's ``games/`` folder". Everything else (buffer, trainer, gating,
+checkpoints, resume) is the loop's and does not depend on the backend.
+
+- ``LocalBackend`` (the default) plays in the training process with one
+  ``SelfPlayActor``.
+- ``selfplay.ray_backend.RayBackend`` spreads the games over N Ray actors, each
+  running the same ``play_shards`` below against the same run directory.
+
+``play_shards`` is the one place where games become shards. A shard is the
+unit of work that survives a crash: it is written atomically once its games
+are complete, so a kill loses only the games in flight, and the games already
+done are found again by listing the folder. Its work is given as a *target*
+("this shard space must hold T games of generation G"), not as "play n more",
+so running it again after a crash, or twice, never plays a game too many.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from engine.spec import GameSpec
+from mcts.evaluators import Evaluator
+from selfplay.actor import SelfPlayActor
+from selfplay.config import RunConfig
+from selfplay.shards import GameRecord, generation_prefix, read_shard, shard_from_games, shard_name, shard_paths, \
+    write_shard
+
+
+class TimeUp(Exception):
+    """Raised inside self-play when the run's time budget is spent; ``stats``: what was played."""
+
+    def __init__(self, stats: "PlayStats | None" = None):
+        super().__init__("time up")
+        self.stats = stats
+
+
+@dataclass
+class PlayStats:
+    """What one ``play_shards`` call did (not what was on disk before it)."""
+
+    games: int = 0
+    positions: int = 0
+    simulations: int = 0
+    seconds: float = 0.0
+    shards: int = 0
+    time_up: bool = False
+
+
+def games_in_space(games_dir: Path, generation: int, actor: int | None) -> tuple[int, int]:
+    """(games, shards) already on disk in one shard space of ``generation``.
+
+    ``actor=None`` is the one-process space, which counts *every* shard of the
+    generation (whoever wrote it), as a one-process run always has.
+    """
+    prefix = generation_prefix(generation, actor)
+    shards = [read_shard(p) for p in shard_paths(games_dir) if p.name.startswith(prefix)]
+    return sum(s.num_games for s in shards), len(shards)
+
+
+def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_dir: Path, generation: int,
+                target_games: int, actor: int | None = None, deadline: float | None = None,
+                on_game: Callable[[GameRecord, PlayStats, int], None] | None = None) -> PlayStats:
+    """Play until shard space (``generation``, ``actor``) of ``games_dir`` holds ``target_games`` games.
+
+    Games are written in shards of ``games_in_parallel`` games (the last may
+    be smaller), named ``shard_name(generation, k, actor)`` with k counting on
+    from the shards already there. The random stream is seeded by
+    (seed, generation[, actor], first new shard index): a resumed or restarted
+    player starts a fresh stream, so games on disk are never played again.
+
+    ``on_game(record, stats, games_before)`` is called as each game ends
+    (``games_before``: games of the space on disk when the call began).
+    Past ``deadline`` (``time.time()``), the games finished so far are written
+    and TimeUp is raised. Returns what this call played.
+    """
+    cfg = config.selfplay
+    games_done, shard_index = games_in_space(games_dir, generation, actor)
+    remaining = target_games - games_done
+    stats = PlayStats()
+    if remaining <= 0:
+        return stats
+    pending: list[GameRecord] = []
+    started = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal shard_index
+        if pending:
+            shard = shard_from_games(pending, generation, spec.name, spec.num_actions, spec.state_size)
+            write_shard(shard, Path(games_dir) / shard_name(generation, shard_index, actor))
+            shard_index += 1
+            stats.shards += 1
+            pending.clear()
+
+    def game_ended(record: GameRecord) -> None:
+        pending.append(record)
+        stats.games += 1
+        stats.positions += len(record.states)
+        if len(pending) >= cfg.games_in_parallel:
+            flush()
+        stats.seconds = time.perf_counter() - started
+        if on_game is not None:
+            on_game(record, stats, games_done)
+        if deadline is not None and time.time() > deadline:
+            flush()
+            stats.time_up = True
+            raise TimeUp(stats)
+
+    # The one-process seed key stays (seed, generation, shard) as it always was;
+    # an actor's adds its number, so no two actors share a stream.
+    key = [config.seed, generation, shard_index] if actor is None else [config.seed, generation, actor, shard_index]
+    player = SelfPlayActor(spec, evaluator, config.mcts, cfg, np.random.default_rng(key))
+    try:
+        player.play(remaining, on_game=game_ended)
+    finally:
+        flush()  # a crash in one game keeps the finished ones of the shard being filled
+        stats.simulations = player.stats.simulations
+        stats.seconds = time.perf_counter() - started
+    return stats
+
+
+class SelfPlayBackend(Protocol):
+    """Plays a generation's missing games into the run's ``games/`` folder."""
+
+    def play_generation(self, run, generation: int, deadline: float | None,
+                        on_progress: Callable[[dict], None]) -> dict:
+        """Bring generation ``generation`` up to ``games_per_generation`` games on disk.
+
+        ``run`` is the ``TrainingRun`` (spec, config, paths, the self-play
+        evaluator). Calls ``on_progress`` with ``games``, ``games_total``,
+        ``games_per_s`` and ``positions_per_s``; raises TimeUp past
+        ``deadline``. Returns the generation's self-play metrics that only the
+        backend knows: ``games``, ``positions`` (played by this call), and
+        optionally ``simulations_per_s`` and per-actor figures.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release what the backend holds (processes, cluster connections)."""
+        ...
+
+
+class LocalBackend:
+    """Self-play in the training process, with the loop's own evaluator."""
+
+    name = "local"
+
+    def play_generation(self, run, generation: int, deadline: float | None,
+                        on_progress: Callable[[dict], None]) -> dict:
+        total = run.config.selfplay.games_per_generation
+
+        def on_game(record: GameRecord, stats: PlayStats, games_before: int) -> None:
+            elapsed = stats.seconds
+            on_progress({"games": games_before + stats.games, "games_total": total,
+                         "games_per_s": stats.games / elapsed if elapsed else 0.0,
+                         "positions_per_s": stats.positions / elapsed if elapsed else 0.0})
+
+        stats = play_shards(run.spec, run.evaluator, run.config, run.paths.games, generation, total,
+                            deadline=deadline, on_game=on_game)
+        result = {"games": stats.games, "positions": stats.positions}
+        if stats.games:
+            result["simulations_per_s"] = stats.simulations / stats.seconds if stats.seconds else 0.0
+        return result
+
+    def close(self) -> None:
+        pass
