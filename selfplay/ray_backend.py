@@ -154,7 +154,10 @@ class RayBackend:
             kwargs = dict(self.init_kwargs)
             if self.address is None:
                 kwargs.setdefault("include_dashboard", False)
-            ray.init(address=self.address, **kwargs)
+            try:
+                ray.init(address=self.address, **kwargs)
+            except ConnectionError as error:  # no cluster there: one line for the CLI, not a traceback
+                raise RunError(f"cannot join the Ray cluster at {self.address}: {error}") from None
             self._owns_ray = True
         # Actors on other nodes find the run directory at the same absolute path (shared storage).
         root = Path(run.paths.root).resolve()
