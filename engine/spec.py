@@ -126,8 +126,9 @@ def spec_from_module(module: ModuleType, **settings: Any) -> GameSpec:
     """The GameSpec of a game module: its kernels and helpers (found by their shared
     names), batch kernels built from them, and ``settings`` for the other fields."""
     from engine.batch import make_batch_kernels
+    from engine.numba_cache import stable_identity
 
-    kernels = {name: getattr(module, name) for name in KERNEL_NAMES}
+    kernels = {name: stable_identity(getattr(module, name), f"{module.__name__}.{name}") for name in KERNEL_NAMES}
     helpers = {name: getattr(module, name) for name in HELPER_NAMES}
     batch = make_batch_kernels(kernels["legal_mask"], kernels["play_into"], kernels["status"], kernels["encode"])
     return GameSpec(**kernels, **helpers, **batch._asdict(), **settings)

@@ -20,6 +20,7 @@ from typing import Protocol
 import numba
 import numpy as np
 
+from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 
 
@@ -68,8 +69,10 @@ def playout_kernel(spec: GameSpec):
     states[m], for its side to move; 0 when ``num_playouts`` is 0.
     """
     if spec.name not in _PLAYOUT_KERNELS:
-        _PLAYOUT_KERNELS[spec.name] = _make_playout_kernel(
-            spec.legal_mask, spec.play_into, spec.status, spec.num_actions, spec.state_size)
+        kernel = _make_playout_kernel(spec.legal_mask, spec.play_into, spec.status,
+                                      spec.num_actions, spec.state_size)
+        # Other closures capture this one: a stable identity keeps their cache keys stable.
+        _PLAYOUT_KERNELS[spec.name] = stable_identity(kernel, f"mcts.evaluators.playout_values[{spec.name}]")
     return _PLAYOUT_KERNELS[spec.name]
 
 

@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 import numba
 import numpy as np
 
+from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 from mcts.tree import PENDING, ROOT, UNVISITED
 from mcts.evaluators import playout_kernel
@@ -33,12 +34,13 @@ _CACHE: dict[str, TreeKernels] = {}
 def tree_kernels(spec: GameSpec) -> TreeKernels:
     """The (memoised) search kernels of ``spec``'s game."""
     if spec.name not in _CACHE:
-        _CACHE[spec.name] = _make_tree_kernels(spec.legal_mask, spec.play_into, spec.status, spec.encode,
-                                               playout_kernel(spec))
+        _CACHE[spec.name] = _make_tree_kernels(spec.name, spec.legal_mask, spec.play_into, spec.status,
+                                               spec.encode, playout_kernel(spec))
     return _CACHE[spec.name]
 
 
-def _make_tree_kernels(legal_mask, play_into, status, encode, playout_values) -> TreeKernels:
+def _make_tree_kernels(game, legal_mask, play_into, status, encode, playout_values) -> TreeKernels:
+    # Closures captured by other closures get stable identities (engine.numba_cache).
 
     @numba.njit(cache=True)
     def init_node(tree, b, node, parent, action):
@@ -53,6 +55,8 @@ def _make_tree_kernels(legal_mask, play_into, status, encode, playout_values) ->
         for a in range(tree.children.shape[2]):  # plain loops: slice assignment is slower on short rows
             tree.priors[b, node, a] = 0.0
             tree.children[b, node, a] = UNVISITED
+
+    stable_identity(init_node, f"mcts.kernels.init_node[{game}]")
 
     @numba.njit(cache=True)
     def set_root(tree, b, state):
@@ -125,6 +129,8 @@ def _make_tree_kernels(legal_mask, play_into, status, encode, playout_values) ->
                         encode(tree.states[b, node], leaf_planes[num_eval])
                     num_eval += 1
         return num_eval if any_work else -1
+
+    stable_identity(select_leaves, f"mcts.kernels.select_leaves[{game}]")
 
     @numba.njit(cache=True)
     def run_playout_search(tree, active, sims_target, sims_done, leaves_per_tree,
