@@ -26,7 +26,8 @@ class MCTSConfig:
     """Share of the root prior replaced by noise (AlphaZero: 0.25)."""
     leaves_per_tree: int = 1
     """Leaves selected per tree per step, kept apart by virtual loss; >1 lets one game
-    fill a network batch (terminal play, GTP). 1 reproduces sequential MCTS exactly."""
+    fill a network batch (terminal play, GTP). 1 reproduces sequential MCTS exactly
+    (a node's virtual visit is added after its own child is chosen)."""
     virtual_loss: float = 1.0
     """Value subtracted per pending visit while a leaf waits for its evaluation (Leela Zero: 1, i.e. a loss)."""
     reuse_tree: bool = True

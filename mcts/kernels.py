@@ -94,17 +94,22 @@ def _make_tree_kernels(game, legal_mask, play_into, status, encode, playout_valu
             for l in range(min(leaves_per_tree, remaining)):
                 node = ROOT
                 while True:
-                    add_virtual_visit(tree, b, node, virtual_loss)
                     if tree.statuses[b, node] != ONGOING:
+                        add_virtual_visit(tree, b, node, virtual_loss)
                         eval_slots[b, l] = TERMINAL_LEAF
                         break
                     if tree.expanded[b, node] == PENDING:
+                        add_virtual_visit(tree, b, node, virtual_loss)
                         if node == ROOT and l == 0:
                             eval_slots[b, l] = num_eval
                         else:
                             eval_slots[b, l] = COLLISION
                         break
                     action = puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction)
+                    # The virtual visit goes on after the node's own choice, so that the
+                    # choice sees real statistics: with one leaf per tree per step this
+                    # is sequential MCTS exactly; further leaves see the pending visits.
+                    add_virtual_visit(tree, b, node, virtual_loss)
                     child = tree.children[b, node, action]
                     if child == UNVISITED:
                         child = tree.num_nodes[b]

@@ -199,7 +199,10 @@ def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.G
     if temperature <= 0:
         best = np.flatnonzero(counts == counts.max())
         return int(best[0] if len(best) == 1 else rng.choice(best))
-    weights = counts ** (1.0 / temperature)
+    # In log space relative to the largest count: counts ** (1 / T) overflows at small T.
+    visited = counts > 0
+    weights = np.zeros_like(counts)
+    weights[visited] = np.exp((np.log(counts[visited]) - np.log(counts.max())) / temperature)
     return int(rng.choice(len(counts), p=weights / weights.sum()))
 
 

@@ -184,12 +184,30 @@ def principal_variation(tree, b, out):
 
 
 @numba.njit(cache=True)
+def _forget_subtree(tree, b, parent, top, child):
+    """Take the statistics of ``child``'s subtree out of ``parent`` and its ancestors up
+    to ``top``, so that visits still add up (N = 1 + sum of the children's N) once the
+    subtree is dropped. Value sums alternate sign from one level to the next."""
+    visits = tree.visits[b, child]
+    value = tree.value_sums[b, child]
+    node = parent
+    while True:
+        value = -value
+        tree.visits[b, node] -= visits
+        tree.value_sums[b, node] -= value
+        if node == top:
+            break
+        node = tree.parents[b, node]
+
+
+@numba.njit(cache=True)
 def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
     """Make node ``new_root`` of tree ``b`` the root, keeping its subtree and statistics.
 
     The subtree is collected breadth first, at most ``keep_limit`` nodes, so that
-    the next search has room (deeper nodes beyond the limit are dropped and their
-    actions become unvisited again). Kept nodes are then renumbered in creation
+    the next search has room: deeper nodes beyond the limit are dropped, their
+    actions become unvisited again, and their statistics are taken out of their
+    ancestors, so that every kept node's visits still add up. Kept nodes are then renumbered in creation
     order: a node is always created after its parent, so the new root gets index
     0, parents keep smaller indices than their children, and the j-th kept node
     has an old index >= j, which makes the copy below safe in place. order [N]
@@ -206,10 +224,14 @@ def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
         head += 1
         for a in range(tree.children.shape[2]):
             child = tree.children[b, node, a]
-            if child != UNVISITED and tail < keep_limit:
+            if child == UNVISITED:
+                continue
+            if tail < keep_limit:
                 remap[child] = 0
                 order[tail] = child
                 tail += 1
+            else:
+                _forget_subtree(tree, b, node, new_root, child)
     order[:tail] = np.sort(order[:tail])
     for new in range(tail):
         remap[order[new]] = new

@@ -293,6 +293,46 @@ def test_reuse_over_a_whole_game_never_overflows():
                 search.deactivate(b)
 
 
+def test_tree_statistics_add_up_after_reuse_drops_nodes():
+    """Reuse keeps at most keep_limit nodes; whatever it drops leaves the visits of
+    every kept node equal to 1 + the sum of its children's (value sums likewise)."""
+    search = BatchedSearch(C4, RolloutEvaluator(C4), MCTSConfig(num_simulations=100), batch_size=1)
+    search.set_root(0, C4.initial_state())
+    tree = search.tree
+    dropped_some = False
+    for _ in range(12):
+        before = search.run()
+        action = int(np.argmax(before.visit_counts[0]))
+        child = tree.children[0, ROOT, action]
+        subtree = 0
+        stack = [child]
+        while stack:
+            node = stack.pop()
+            subtree += 1
+            stack += [c for c in tree.children[0, node] if c != UNVISITED]
+        search.advance([action])
+        dropped_some |= tree.num_nodes[0] < subtree
+        for node in range(tree.num_nodes[0]):
+            if tree.expanded[0, node] != EXPANDED:
+                continue
+            kids = [c for c in tree.children[0, node] if c != UNVISITED]
+            assert tree.visits[0, node] == 1 + sum(tree.visits[0, c] for c in kids)
+            leaf_value = -tree.value_sums[0, node] - sum(tree.value_sums[0, c] for c in kids)
+            assert abs(leaf_value) <= 1.0 + 1e-9, "what is left is the node's own evaluation"
+    assert dropped_some, "the test must exercise truncation"
+
+
+def test_one_leaf_per_step_is_sequential_mcts():
+    """With one leaf per tree, the virtual loss must not change a single decision."""
+    state = random_openings(C4, 1, plies=3, seed=12)[0]
+    counts = []
+    for virtual_loss in (0.0, 1.0, 3.0):
+        result, _ = search_position(C4, RolloutEvaluator(C4, seed=4),
+                                    MCTSConfig(num_simulations=300, virtual_loss=virtual_loss), state)
+        counts.append(result.visit_counts[0])
+    assert np.array_equal(counts[0], counts[1]) and np.array_equal(counts[0], counts[2])
+
+
 def test_choose_action_temperature():
     rng = np.random.default_rng(0)
     counts = np.array([1, 7, 2, 0])
@@ -300,3 +340,4 @@ def test_choose_action_temperature():
     draws = np.bincount([choose_action(counts, 1.0, rng) for _ in range(4000)], minlength=4) / 4000
     assert np.allclose(draws, counts / counts.sum(), atol=0.03)
     assert draws[3] == 0
+    assert choose_action(np.array([3, 900, 5, 0]), 0.001, rng) == 1, "tiny temperatures do not overflow"
