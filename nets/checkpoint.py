@@ -288,6 +288,8 @@ def load_checkpoint(
     step = _field(path, payload, "step", int)
     planes_shape = tuple(_field(path, payload, "planes_shape", list))
     num_actions = _field(path, payload, "num_actions", int)
+    if wanted is not None:
+        _check_encoding(path, game, planes_shape, num_actions)
     try:
         config = NetConfig.from_dict(_field(path, payload, "net_config", dict))
         model = PolicyValueNet(planes_shape, num_actions, config)
@@ -322,6 +324,21 @@ def load_checkpoint(
         extra=extra,
         format_version=version,
     )
+
+
+def _check_encoding(path: Path, game: Any, planes_shape: tuple, num_actions: int) -> None:
+    """The network must read the planes the game encodes today and output its actions
+    (a checkpoint from before an encoding change would only fail later, mid-search)."""
+    import engine
+
+    spec = game if hasattr(game, "planes_shape") else engine.get_game(game)
+    if planes_shape != tuple(spec.planes_shape) or num_actions != spec.num_actions:
+        raise CheckpointShapeError(
+            path,
+            f"the network reads planes {planes_shape} and outputs {num_actions} actions, but "
+            f"{spec.name} is encoded as planes {tuple(spec.planes_shape)} with {spec.num_actions} "
+            "actions (a checkpoint from an older encoding?)",
+        )
 
 
 def _read_payload(path: Path, map_location: Any) -> dict[str, Any]:

@@ -459,3 +459,17 @@ def test_nets_does_not_import_search_selfplay_or_arena():
             else:
                 continue
             assert not roots & forbidden, f"{source.name} imports {roots & forbidden}"
+
+
+def test_checkpoint_of_another_encoding_is_refused_when_loading(tmp_path):
+    """A network reading other planes than the game encodes today (e.g. before the
+    colour plane) is refused with a clear message, not mid-search."""
+    spec = engine.get_game("connect4")
+    old = PolicyValueNet((2, 6, 7), 7, "b1c8")
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, old, game="connect4", step=0)
+    with pytest.raises(CheckpointShapeError, match=r"planes \(2, 6, 7\).*encoded as planes \(3, 6, 7\)"):
+        load_checkpoint(path, game="connect4")
+    with pytest.raises(CheckpointShapeError):
+        load_checkpoint(path, game=spec)
+    assert load_checkpoint(path).model.planes_shape == (2, 6, 7), "without a game, no encoding check"
