@@ -12,7 +12,8 @@ checkpoints, resume) is the loop's and does not depend on the backend.
 
 ``play_shards`` is the one place where games become shards. A shard is the
 unit of work that survives a crash: it is written atomically once its games
-are complete, so a kill loses only the games in flight, and the games already
+are complete, so a kill loses only the games in flight and those finished
+in the last ``FLUSH_SECONDS``, and the games already
 done are found again by listing the folder. Its work is given as a *target*
 ("this shard space must hold T games of generation G"), not as "play n more",
 so running it again after a crash, or twice, never plays a game too many.
@@ -66,13 +67,19 @@ def games_in_space(games_dir: Path, generation: int, actor: int | None) -> tuple
     return sum(s.num_games for s in shards), len(shards)
 
 
+FLUSH_SECONDS = 30.0
+"""Longest a finished game waits in memory before its shard is written."""
+
+
 def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_dir: Path, generation: int,
                 target_games: int, actor: int | None = None, deadline: float | None = None,
                 on_game: Callable[[GameRecord, PlayStats, int], None] | None = None) -> PlayStats:
     """Play until shard space (``generation``, ``actor``) of ``games_dir`` holds ``target_games`` games.
 
-    Games are written in shards of ``games_in_parallel`` games (the last may
-    be smaller), named ``shard_name(generation, k, actor)`` with k counting on
+    Games are written in shards of ``games_in_parallel`` games, or fewer once
+    the oldest unwritten game has waited ``FLUSH_SECONDS`` (so a kill loses at
+    most the games in flight and half a minute of finished ones), named
+    ``shard_name(generation, k, actor)`` with k counting on
     from the shards already there. The random stream is seeded by
     (seed, generation[, actor], first new shard index): a resumed or restarted
     player starts a fresh stream, so games on disk are never played again.
@@ -90,6 +97,7 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
         return stats
     pending: list[GameRecord] = []
     started = time.perf_counter()
+    first_pending_at = 0.0
 
     def flush() -> None:
         nonlocal shard_index
@@ -101,10 +109,13 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
             pending.clear()
 
     def game_ended(record: GameRecord) -> None:
+        nonlocal first_pending_at
+        if not pending:
+            first_pending_at = time.perf_counter()
         pending.append(record)
         stats.games += 1
         stats.positions += len(record.states)
-        if len(pending) >= cfg.games_in_parallel:
+        if len(pending) >= cfg.games_in_parallel or time.perf_counter() - first_pending_at > FLUSH_SECONDS:
             flush()
         stats.seconds = time.perf_counter() - started
         if on_game is not None:

@@ -51,6 +51,10 @@ class ReplayBuffer:
         self.games_dir = Path(games_dir)
         self.window = window
         self._shards: dict[Path, Shard] = {}
+        # Shards that left the window, with their sizes: never read again. The
+        # window's start only moves forward (it grows slower than the data), so
+        # an evicted shard never comes back.
+        self._evicted: dict[Path, int] = {}
         self.skipped: list[str] = []
         self.total_positions = 0
         self._states = np.zeros((0, spec.state_size), np.int64)
@@ -61,7 +65,7 @@ class ReplayBuffer:
         """Read new shards from disk and rebuild the window from the newest ones."""
         paths = shard_paths(self.games_dir)
         for path in paths:
-            if path not in self._shards and str(path) not in self.skipped:
+            if path not in self._shards and path not in self._evicted and str(path) not in self.skipped:
                 try:
                     shard = read_shard(path)
                 except ShardError as error:
@@ -72,12 +76,13 @@ class ReplayBuffer:
                     raise ShardError(f"{path}: a {shard.game} shard in a {self.spec.name} run")
                 self._shards[path] = shard
         ordered = [self._shards[p] for p in paths if p in self._shards]
-        self.total_positions = sum(s.num_positions for s in ordered)
+        self.total_positions = sum(self._evicted.values()) + sum(s.num_positions for s in ordered)
         wanted = self.window.size(self.total_positions)
         newest, count = [], 0
         for shard in reversed(ordered):
             if count >= wanted:
-                self._shards.pop(shard.path, None)  # out of the window for good: free it
+                self._shards.pop(shard.path)  # out of the window for good: free it
+                self._evicted[shard.path] = shard.num_positions
                 continue
             newest.append(shard)
             count += shard.num_positions

@@ -201,13 +201,11 @@ ACTOR_KEY = re.compile(r"^actor(\d+)_games$")
 
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.loop import RunError, RunPaths, read_metrics
+    from selfplay.loop import RunPaths, read_metrics, read_run_config
 
     paths = RunPaths(args.run_dir)
-    if not paths.config.exists():
-        raise RunError(f"{args.run_dir} is not a run directory (no config.json)")
+    config = read_run_config(paths)
     rows = read_metrics(paths)
-    config = RunConfig.from_json(paths.config.read_text())
     table = Table(title=f"{args.run_dir}: {config.game} {config.net}, {len(rows)} generations")
     present = [c for c in STATUS_COLUMNS if any(c[0] in row for row in rows)] or STATUS_COLUMNS[:1]
     for _, title, _ in present:
@@ -243,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return run_train(args, console)
         return run_status(args, console)
-    except (engine.UnknownGameError, RunError, CheckpointError, ShardError, ValueError) as error:
+    except (engine.UnknownGameError, RunError, CheckpointError, ShardError, ValueError, OSError) as error:
         print(f"selfplay: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mcts import MCTSConfig
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _require(condition: bool, message: str) -> None:
+    """Settings are checked when built: a bad value is a one-line error before a run starts."""
+    if not condition:
+        raise ValueError(message)
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,14 @@ class SelfPlayConfig:
     fast_simulations: int = 100
     """Simulations of the moves that are not full searches (not recorded)."""
 
+    def __post_init__(self):
+        _require(self.games_in_parallel >= 1, "games_in_parallel must be at least 1")
+        _require(self.games_per_generation >= 1, "games_per_generation must be at least 1")
+        _require(self.temperature_moves >= 0, "temperature_moves must not be negative")
+        _require(0.0 <= self.resign_disabled_share <= 1.0, "resign_disabled_share must lie in [0, 1]")
+        _require(0.0 <= self.full_search_share <= 1.0, "full_search_share must lie in [0, 1]")
+        _require(self.fast_simulations >= 1, "fast_simulations must be at least 1")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -47,6 +64,14 @@ class TrainConfig:
     window_max: int = 400_000
     """Largest replay window (positions)."""
 
+    def __post_init__(self):
+        _require(self.batch_size >= 1, "batch_size must be at least 1")
+        _require(self.steps_per_generation >= 1, "steps_per_generation must be at least 1")
+        _require(self.learning_rate > 0.0, "learning_rate must be positive")
+        _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
+        _require(self.weight_decay >= 0.0, "weight_decay must not be negative")
+        _require(1 <= self.window_min <= self.window_max, "need 1 <= window_min <= window_max")
+
 
 @dataclass(frozen=True)
 class GatingConfig:
@@ -61,6 +86,11 @@ class GatingConfig:
     """SPRT H1: the candidate is this many Elo stronger (accept; 35 Elo is a 55% score, Leela Zero's gate)."""
     gating_simulations: int = 0
     """Simulations per move in gating matches (0: the run's num_simulations)."""
+
+    def __post_init__(self):
+        _require(self.gating_games >= 1, "gating_games must be at least 1")
+        _require(self.gating_elo0 < self.gating_elo1, "gating needs gating_elo0 < gating_elo1")
+        _require(self.gating_simulations >= 0, "gating_simulations must not be negative")
 
 
 @dataclass(frozen=True)
@@ -82,12 +112,25 @@ class RunConfig:
     eval_simulations: int = 800
     """Simulations of the with-search evaluation."""
 
+    def __post_init__(self):
+        import engine
+        from nets import NetConfig
+
+        engine.get_game(self.game)  # UnknownGameError (a ValueError) lists the games
+        NetConfig.from_name(self.net)  # ValueError explains the bXcY form
+        _require(bool(DEVICE_PATTERN.fullmatch(self.device)),
+                 f"device must be auto, cpu, cuda or cuda:N, not '{self.device}'")
+        _require(self.eval_positions >= 0, "eval_positions must not be negative")
+        _require(self.eval_simulations >= 1, "eval_simulations must be at least 1")
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> "RunConfig":
         data = json.loads(text)
+        if not isinstance(data, dict) or not {"mcts", "selfplay", "train"} <= data.keys():
+            raise ValueError("not a run config (an object with mcts, selfplay and train settings)")
         return cls(
             **{k: v for k, v in data.items() if k not in ("mcts", "selfplay", "train", "gating")},
             mcts=MCTSConfig(**data["mcts"]),

@@ -10,7 +10,9 @@ A run directory holds everything a resume needs::
     logs/                    TensorBoard events and metrics.jsonl (one line per generation)
 
 Kill the process at any moment and start the same command again: it resumes
-from ``latest.pt`` and the shards on disk, losing at most the games in flight.
+from ``latest.pt`` and the shards on disk, losing at most the games in flight
+and those finished in the last half minute (a shard is written every
+``games_in_parallel`` games or 30 seconds, whichever comes first).
 Self-play randomness is seeded by (seed, generation, shard index), so resumed
 games never repeat the ones already on disk.
 
@@ -96,6 +98,16 @@ def read_metrics(paths: RunPaths) -> list[dict]:
     return [rows[g] for g in sorted(rows)]
 
 
+def read_run_config(paths: RunPaths) -> RunConfig:
+    """The saved config of a run; RunError names the file when it is missing or malformed."""
+    if not paths.config.exists():
+        raise RunError(f"{paths.root} is not a run directory (no config.json)")
+    try:
+        return RunConfig.from_json(paths.config.read_text())
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise RunError(f"{paths.config}: unreadable run config ({error})") from None
+
+
 def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) -> RunConfig:
     """The config of a new run, or the saved one of an existing run.
 
@@ -104,10 +116,7 @@ def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) ->
     """
     paths = RunPaths(Path(run_dir))
     if paths.config.exists():
-        try:
-            saved = RunConfig.from_json(paths.config.read_text())
-        except (json.JSONDecodeError, TypeError, KeyError) as error:
-            raise RunError(f"{paths.config}: unreadable run config ({error})") from None
+        saved = read_run_config(paths)
         if saved.game != requested.game:
             raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
         if overridden and saved != requested:
@@ -143,12 +152,8 @@ class TrainingRun:
         self._resume()
         # The self-play network: the newest one (AlphaZero), or with gating the best so far.
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
-        if config.gating.gating and self.paths.best.exists():
-            try:
-                best = load_checkpoint(self.paths.best, game=self.spec.name, map_location=self.device)
-            except CheckpointError as error:
-                raise RunError(f"cannot resume: {error}") from None
-            self.evaluator.load_weights(best.model.state_dict())
+        if config.gating.gating:
+            self._load_best()
         train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
@@ -179,9 +184,22 @@ class TrainingRun:
         self.best_generation = int(checkpoint.extra.get("best_generation", self.generation))
         self.train_steps = int(checkpoint.step)
         if "torch_rng" in checkpoint.extra:
-            torch.set_rng_state(checkpoint.extra["torch_rng"])
+            # The state comes back on map_location (the GPU there); torch wants it on the CPU.
+            torch.set_rng_state(checkpoint.extra["torch_rng"].cpu())
         self.log(f"resumed {self.paths.root} at generation {self.generation} "
                  f"({self.train_steps} training steps)")
+
+    def _load_best(self) -> None:
+        """Self-play with gating plays the best network: best.pt once a candidate has
+        passed a gate (its own generation is the source of truth, also when a kill
+        came between writing it and latest.pt), else generation 0's network."""
+        path = self.paths.best if self.paths.best.exists() else self.paths.generation_checkpoint(0)
+        try:
+            best = load_checkpoint(path, game=self.spec.name, map_location=self.device)
+        except CheckpointError as error:
+            raise RunError(f"cannot resume: {error}") from None
+        self.evaluator.load_weights(best.model.state_dict())
+        self.best_generation = int(best.extra.get("generation", 0))
 
     def _save_checkpoint(self) -> None:
         extra = {"generation": self.generation, "best_generation": self.best_generation,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def read_shard(path: Path) -> Shard:
             would_resign=fields["would_resign"], false_resign=fields["false_resign"], generation=int(fields["generation"]),
             game=str(fields["game"]), path=Path(path),
         )
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ShardError(f"{path}: not a readable replay shard ({error})") from None
 
 

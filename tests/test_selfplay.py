@@ -245,3 +245,28 @@ def test_gating_keeps_self_play_on_the_best_network(tmp_path):
     assert resumed.best_generation == best_generation
     for name, tensor in expected.state_dict().items():
         assert torch.equal(resumed.evaluator.model.state_dict()[name], tensor), name
+
+
+def test_buffer_reads_each_shard_once_and_skips_damaged_ones(tmp_path, monkeypatch):
+    import selfplay.buffer as buffer_module
+
+    rng = np.random.default_rng(3)
+    games_dir = tmp_path / "games"
+    buffer = ReplayBuffer(TTT, games_dir, WindowConfig(min_positions=40, max_positions=60))
+    reads = []
+    real_read = buffer_module.read_shard
+    monkeypatch.setattr(buffer_module, "read_shard", lambda path: reads.append(path.name) or real_read(path))
+    total = 0
+    for generation in range(1, 9):
+        games = [random_game_record(TTT, rng) for _ in range(5)]
+        total += sum(len(g.states) for g in games)
+        write_shard(shard_from_games(games, generation, "tictactoe", 9, TTT.state_size),
+                    games_dir / f"gen{generation:05d}-00000.npz")
+        buffer.refresh()
+        assert buffer.total_positions == total
+        assert len(buffer) == buffer.window.size(total)
+    assert len(reads) == len(set(reads)) == 8, "every shard read once, evicted ones never again"
+    damaged = games_dir / "gen00009-00000.npz"
+    damaged.write_bytes((games_dir / "gen00008-00000.npz").read_bytes()[:200])  # a truncated zip
+    buffer.refresh()
+    assert str(damaged) in buffer.skipped
