@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numba
-import numpy as np
 
 
 class BatchKernels(NamedTuple):

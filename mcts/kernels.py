@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import numba
-import numpy as np
 
 from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec

@@ -20,7 +20,7 @@ from engine.spec import ONGOING
 from mcts import BatchedSearch, MCTSConfig
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint
 from selfplay.buffer import ReplayBuffer, WindowConfig
-from selfplay.config import RunConfig, SelfPlayConfig, TrainConfig, preset
+from selfplay.config import RunConfig, preset
 from selfplay.loop import RunPaths, TrainingRun, read_metrics
 from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
 
