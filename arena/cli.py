@@ -5,13 +5,17 @@
     arena ladder --run-dir runs/c4 --anchors random mcts:sims=200 --png ladder.png
     arena play --game connect4 --first human
 
-Players are spec strings (see ``arena.specs``). Errors are one line on stderr
-with exit code 2.
+Players are spec strings (see ``arena.specs``). Errors (bad arguments, output
+files that cannot be written, other OS errors) are one line on stderr with exit
+code 2; output paths are checked before the first game. A human who quits or
+whose input ends stops the command with a one-line note and exit code 0, Ctrl-C
+with exit code 130, as in ``arena play``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -151,6 +155,50 @@ def _check_counts(args) -> None:
         raise ArenaError("--parallel must be at least 1")
 
 
+def _check_writable(path: Path | None, flag: str) -> None:
+    """Fail now (ArenaError) unless ``path`` can be written, so no games are played for results that
+    cannot be saved. Tried for real (root passes every permission check): missing parent folders are
+    made, the file opened for appending, and whatever this made is removed again."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise ArenaError(f"{flag} {path}: is a directory")
+    made: list[Path] = []
+    try:
+        missing = [parent for parent in path.parents if not parent.exists()]
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.append(folder)
+        existed = path.exists()
+        with path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as error:
+        raise ArenaError(f"{flag} {path}: cannot be written ({_os_error_reason(error)})") from None
+    finally:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _os_error_reason(error: OSError) -> str:
+    """An OSError's reason without its errno number, e.g. 'No such file or directory'."""
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _os_error_text(error: OSError) -> str:
+    """One line for an OSError: 'PATH: reason' when it names a file."""
+    reason = _os_error_reason(error)
+    if error.filename is None:
+        return reason
+    names = [os.fsdecode(error.filename)] + ([os.fsdecode(error.filename2)] if error.filename2 is not None else [])
+    return f"{' -> '.join(names)}: {reason}"
+
+
 def _progress(console: Console) -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console)
@@ -177,6 +225,7 @@ def run_match(args, console: Console) -> int:
 
     spec = engine.get_game(args.game)
     _check_counts(args)
+    _check_writable(args.out, "--out")
     sprt = None
     if args.sprt is not None:
         elo0, elo1 = parse_bounds(args.sprt)
@@ -222,6 +271,8 @@ def run_tournament(args, console: Console) -> int:
         raise ArenaError("a tournament needs at least two players")
     if args.anchor is not None and args.anchor not in args.players:
         raise ArenaError(f"--anchor {args.anchor!r} is not one of the players")
+    for path, flag in ((args.out, "--out"), (args.csv, "--csv"), (args.json, "--json")):
+        _check_writable(path, flag)
     players = _players(args.players, spec, args, console)
     pairs = round_robin_pairs(len(players))
     result = _play_pairs(console, spec, players, pairs, args, anchor=args.anchor)
@@ -262,6 +313,10 @@ def run_ladder(args, console: Console) -> int:
         raise ArenaError(f"{args.run_dir / 'checkpoints'} holds no genNNNNN.pt checkpoints yet")
     if len(checkpoints) + len(args.anchors) < 2:
         raise ArenaError("a ladder needs at least two players: add an anchor or wait for a second checkpoint")
+    out_dir = args.run_dir / "ladder"
+    csv_path, json_path = args.csv or out_dir / "ratings.csv", args.json or out_dir / "ratings.json"
+    for path, flag in ((args.out, "--out"), (csv_path, "--csv"), (json_path, "--json"), (args.png, "--png")):
+        _check_writable(path, flag)
     net_specs = [f"net:{path},sims={args.sims}" for _, path in checkpoints]
     players = _players(net_specs + list(args.anchors), spec, args, console)
     labels = {player.name: f"gen{generation:05d}" for (generation, _), player in zip(checkpoints, players)}
@@ -270,8 +325,6 @@ def run_ladder(args, console: Console) -> int:
     result = _play_pairs(console, spec, players, pairs, args, anchor=anchor)
     console.print(_ratings_table(f"{args.run_dir}: {len(checkpoints)} checkpoints at {args.sims} simulations, "
                                  f"{args.games} games per pair", result.ratings, labels))
-    out_dir = args.run_dir / "ladder"
-    csv_path, json_path = args.csv or out_dir / "ratings.csv", args.json or out_dir / "ratings.json"
     write_csv(csv_path, result.ratings)
     write_json(json_path, result, {"game": spec.name, "games_per_pair": args.games, "sims": args.sims,
                                    "generations": {labels[name]: name for name in labels}})
@@ -307,6 +360,7 @@ def run_play(args, console: Console) -> int:
         if parsed.kind == "mcts" and args.sims < 1:
             raise ArenaError("pure MCTS needs at least one simulation")
         parsed = parsed.with_option("sims", args.sims)
+    _check_writable(args.out, "--out")
     _set_threads([parsed], args.threads)
     try:
         bot = make_player(parsed, spec, seed=args.seed)
@@ -355,18 +409,24 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(soft_wrap=True)
     try:
         return COMMANDS[args.command](args, console)
-    except Exception as error:
-        if not isinstance(error, (ArenaError, engine.UnknownGameError, PlayerSpecError, ValueError)) \
-                and not _is_checkpoint_error(error):
-            raise
-        print(f"arena: error: {error}", file=sys.stderr)
-        return 2
-    except QuitGame:
-        print("arena: the human player quit; match abandoned", file=sys.stderr)
-        return 1
+    except QuitGame as quit_game:
+        # Before the generic clause below, which would re-raise it. As in `arena play`: quitting or the
+        # end of input is a normal way to stop (exit 0), Ctrl-C is not (130). Finished games are in --out.
+        print(f"arena: {quit_game.reason}; {args.command} abandoned", file=sys.stderr)
+        return 0
     except KeyboardInterrupt:
         print("arena: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if isinstance(error, (ArenaError, engine.UnknownGameError, PlayerSpecError, ValueError)) \
+                or _is_checkpoint_error(error):
+            message = str(error)
+        elif isinstance(error, OSError):  # an unwritable --out, --csv, --json or --png; a full disk
+            message = _os_error_text(error)
+        else:
+            raise
+        print(f"arena: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Search players start a fresh tree for every decision: positions arrive without
 saying which game they belong to, so no tree is carried from move to move.
 Matches turn root noise off; the only randomness is the choice among equal
 moves (and ``temp`` when it is above 0), drawn from the player's own seeded
-generator.
+generator. Temperature sampling works in log space (``sample_move``), so a
+temperature as small as 0.001 plays the best move instead of overflowing.
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from arena.board import board_text
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
-from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, choose_action
+from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
 from mcts.tree import ROOT, UNVISITED
 
 
 class QuitGame(Exception):
-    """A human asked to stop playing."""
+    """A human asked to stop playing (or their input ended); the message says which."""
+
+    def __init__(self, reason: str = "the human player quit"):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AnalysisUnavailable(Exception):
@@ -67,6 +72,36 @@ class Analysis:
 def win_probability(value: float) -> float:
     """Expected score (a draw counts half) of a value in [-1, 1]: (1 + value) / 2."""
     return (1.0 + value) / 2.0
+
+
+def sample_move(log_weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """A move drawn with probability proportional to ``exp(log_weights / temperature)``.
+
+    ``log_weights`` [A]: log visit counts or log probabilities (any constant
+    offset, e.g. raw logits); -inf (or NaN) excludes a move (illegal, never
+    visited, zero probability). Temperature 0 plays the largest weight, ties
+    broken at random. Computed as exp((w - max w) / T) over the allowed moves
+    only, so no temperature overflows: the best move weighs 1 and the others
+    at most 1, underflowing to 0 at tiny T.
+    """
+    log_weights = np.asarray(log_weights, np.float64)
+    allowed = log_weights > -np.inf  # NaN compares False: excluded too
+    if not allowed.any():
+        raise ValueError("no move to choose from")
+    top = log_weights[allowed].max()
+    if temperature <= 0 or top == np.inf:
+        best = np.flatnonzero(allowed & (log_weights == top))
+        return int(best[0] if len(best) == 1 else rng.choice(best))
+    weights = np.zeros(len(log_weights))
+    weights[allowed] = np.exp((log_weights[allowed] - top) / temperature)
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
+def _log_counts(visit_counts: np.ndarray) -> np.ndarray:
+    """log of visit counts [..., A], -inf where a move was never visited."""
+    counts = np.asarray(visit_counts, np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(counts > 0, np.log(np.maximum(counts, 0.0)), -np.inf)
 
 
 class Player:
@@ -178,7 +213,8 @@ class SearchPlayer(Player):
 
     def play(self, states):
         visit_counts, root_values = self.search(states)
-        actions = np.array([choose_action(v, self.temperature, self.rng) for v in visit_counts], np.int64)
+        actions = np.array([sample_move(w, self.temperature, self.rng) for w in _log_counts(visit_counts)],
+                           np.int64)
         return Decisions(actions, root_values.astype(np.float32))
 
     def analyse(self, state):
@@ -204,23 +240,27 @@ class PolicyPlayer(Player):
         self.rng = np.random.default_rng(seed)
 
     def _evaluate(self, states: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Masked policy [B, A] (probabilities), values [B] and legal masks [B, A] of ``states`` [B, S]."""
+        """Masked log policy [B, A] (-inf on illegal moves), values [B] and legal masks [B, A] of
+        ``states`` [B, S]."""
         states = np.ascontiguousarray(states, np.int64)
         planes = np.zeros((len(states), *self.spec.planes_shape), np.float32)
         self.spec.encode_batch(states, planes)
         logits, values = self.evaluator.evaluate(states, planes)
         masks = self._legal_masks(states)
-        logits = np.where(masks, logits, -np.inf)
-        policy = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return policy / policy.sum(axis=1, keepdims=True), values, masks
+        logits = np.where(masks, np.asarray(logits, np.float64), -np.inf)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_policy = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return log_policy, values, masks
 
     def play(self, states):
-        policy, values, _ = self._evaluate(states)
-        actions = np.array([choose_action(p, self.temperature, self.rng) for p in policy], np.int64)
+        # Sampled from the log policy: probabilities ** (1 / T) under- or overflow at small T.
+        log_policy, values, _ = self._evaluate(states)
+        actions = np.array([sample_move(w, self.temperature, self.rng) for w in log_policy], np.int64)
         return Decisions(actions, values.astype(np.float32))
 
     def analyse(self, state):
-        policy, values, masks = self._evaluate(state[None])
+        log_policy, values, masks = self._evaluate(state[None])
+        policy = np.exp(log_policy)
         legal = np.flatnonzero(masks[0])
         children = np.zeros((len(legal), self.spec.state_size), np.int64)
         self.spec.play_batch(np.repeat(state[None], len(legal), axis=0), legal, children)
@@ -256,7 +296,7 @@ class HumanPlayer(Player):
                 try:
                     text = self.read_line("your move (or quit): ").strip()
                 except EOFError:
-                    raise QuitGame() from None
+                    raise QuitGame("end of input") from None
                 if text.lower() in ("quit", "q", "exit"):
                     raise QuitGame()
                 try:

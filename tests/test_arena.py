@@ -20,7 +20,7 @@ from arena.cli import main
 from arena.elo import elo_estimate, elo_from_score, expected_score, fit_ratings
 from arena.match import play_match
 from arena.play import play_terminal
-from arena.players import Decisions, Player, make_player
+from arena.players import Decisions, Player, PolicyPlayer, make_player, sample_move
 from arena.records import read_games
 from arena.specs import PlayerSpecError, parse_player_spec
 from arena.sprt import H0, H1, SPRT, log_likelihood_ratio, parse_bounds
@@ -218,6 +218,53 @@ def test_players_that_cannot_be_built(tmp_path):
         make_player(f"net:{tmp_path / 'missing.pt'}", C4)
     with pytest.raises(CheckpointGameError, match="for tictactoe, not connect4"):
         make_player(f"net:{tiny_checkpoint(tmp_path / 'ttt.pt', TTT)}", C4)
+
+
+def test_sample_move_in_log_space_at_any_temperature():
+    rng = np.random.default_rng(0)
+    # Log visit counts of 300, 290 and 5 visits: counts ** (1 / 0.001) overflows to inf / inf = NaN.
+    log_counts = np.log([300.0, 290.0, 5.0])
+    for temperature in (0.001, 1e-6, 1e-300):
+        assert {sample_move(log_counts, temperature, rng) for _ in range(50)} == {0}
+    # Log probabilities near 1/7: probabilities ** 1000 all underflow to 0, and 0 / 0 = NaN.
+    log_policy = np.log(np.full(7, 1 / 7)) + np.arange(7) * 0.01
+    assert sample_move(log_policy, 0.001, rng) == 6
+    # Excluded moves (-inf: illegal or unvisited; NaN) are never drawn, even at a huge temperature.
+    weights = np.array([-np.inf, 0.0, np.nan, -50.0, -np.inf])
+    drawn = [sample_move(weights, 1e6, rng) for _ in range(400)]
+    assert set(drawn) == {1, 3} and 100 < drawn.count(3) < 300
+    # Temperature 0 plays the best move, equal best ones at random; T = 1 is proportional to the weights.
+    assert {sample_move(np.log([1.0, 4.0, 4.0]), 0.0, rng) for _ in range(60)} == {1, 2}
+    drawn = [sample_move(np.log([1.0, 3.0]), 1.0, rng) for _ in range(2000)]
+    assert drawn.count(1) / 2000 == pytest.approx(0.75, abs=0.04)
+    with pytest.raises(ValueError, match="no move to choose from"):
+        sample_move(np.full(3, -np.inf), 1.0, rng)
+
+
+class FixedLogits:
+    """An evaluator whose policy logits are the same in every position (values 0)."""
+
+    def __init__(self, logits):
+        self.logits = np.asarray(logits, np.float32)
+
+    def evaluate(self, states, planes):
+        return np.tile(self.logits, (len(states), 1)), np.zeros(len(states), np.float32)
+
+
+def test_small_temperatures_play_the_best_legal_move():
+    # Column 7 (the largest logit) is full: the best legal move is column 6.
+    states = np.stack([engine.position_from_moves(C4, moves) for moves in ("777777", "7777771")])
+    logits = np.arange(7) * 0.01  # a near-uniform policy: every probability ** 1000 underflows
+    for temperature in (0.001, 1e-5):
+        policy = PolicyPlayer(C4, "policy", FixedLogits(logits), temperature=temperature, seed=1)
+        assert policy.play(states).actions.tolist() == [5, 5]
+    policy = PolicyPlayer(C4, "policy", FixedLogits(logits), temperature=1.0, seed=1)
+    assert 6 not in {int(a) for _ in range(20) for a in policy.play(states).actions}
+    # A search player samples its visit counts the same way: 300 ** 1000 overflows.
+    search = make_player("mcts:sims=8,temp=0.001", C4, seed=1)
+    counts = np.array([0, 300, 290, 0, 5, 1, 0], np.int32)
+    search.search = lambda batch: (np.tile(counts, (len(batch), 1)), np.zeros(len(batch), np.float32))
+    assert search.play(states).actions.tolist() == [1, 1]
 
 
 def test_network_players_answer_a_batch_with_legal_moves(tmp_path):
@@ -462,3 +509,77 @@ def test_cli_ladder_over_a_run_directory(capsys, tmp_path):
     assert document["anchor"] == "random" and len(document["ratings"]) == 4
     assert len(document["matches"]) == 3 + 3  # neighbours 0-1, 0-2, 1-2; every generation against random
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_match_with_a_human_who_quits_or_whose_input_ends(monkeypatch, capsys, tmp_path):
+    out = tmp_path / "games.jsonl"
+    for lines, reason in ((["quit"], "the human player quit"), ([], "end of input")):
+        monkeypatch.setattr(sys, "stdin", io.StringIO("".join(line + "\n" for line in lines)))
+        code = main(["match", "--game", "tictactoe", "human", "random", "--games", "2", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 0 and err == f"arena: {reason}; match abandoned\n"
+    # The report's repro, as a process: no traceback.
+    quit_ = subprocess.run([sys.executable, "-m", "arena", "match", "--game", "tictactoe", "human", "random",
+                            "--games", "2"], input="quit\n", capture_output=True, text=True, cwd=REPO)
+    assert quit_.returncode == 0 and "Traceback" not in quit_.stderr
+    assert quit_.stderr == "arena: the human player quit; match abandoned\n"
+
+
+def make_run(run: Path, generations=(0,)) -> Path:
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"game": "connect4"}))
+    for generation in generations:
+        tiny_checkpoint(run / "checkpoints" / f"gen{generation:05d}.pt", seed=generation)
+    return run
+
+
+@pytest.mark.parametrize("command, flag", [
+    (["match", "--game", "tictactoe", "random", "random"], "--out"),
+    (["tournament", "--game", "tictactoe", "random", "mcts:sims=5"], "--out"),
+    (["tournament", "--game", "tictactoe", "random", "mcts:sims=5"], "--csv"),
+    (["tournament", "--game", "tictactoe", "random", "mcts:sims=5"], "--json"),
+    (["ladder", "--anchors", "random", "--sims", "2"], "--png"),
+    (["ladder", "--anchors", "random", "--sims", "2"], "--csv"),
+    (["play", "--game", "tictactoe", "--opponent", "random"], "--out"),
+])
+def test_cli_unwritable_outputs_fail_before_any_game(command, flag, monkeypatch, capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    bad = blocker / "sub" / "result.out"
+    argv = list(command) + ["--games-per-pair" if command[0] in ("tournament", "ladder") else "--games", "2"]
+    if command[0] == "play":
+        argv = list(command)
+        monkeypatch.setattr(sys, "stdin", io.StringIO("a1\nb1\nc1\na2\nb2\nc2\na3\nb3\nc3\n"))
+    if command[0] == "ladder":
+        argv += ["--run-dir", str(make_run(tmp_path / "run"))]
+    games = tmp_path / "games.jsonl"
+    argv += [flag, str(bad)] + ([] if flag == "--out" else ["--out", str(games)])
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"arena: error: {flag} {bad}: cannot be written (Not a directory)\n"
+    assert not games.exists() and not (tmp_path / "run" / "ladder").exists(), "no game was played"
+    assert "bot plays" not in captured.out and "You are" not in captured.out
+
+
+def test_cli_output_checks_leave_nothing_behind(capsys, tmp_path):
+    new = tmp_path / "new" / "sub" / "games.jsonl"
+    # The path is fine (folders are made when games are written); the checkpoint is not.
+    assert main(["match", "random", "net:/no/such/file.pt", "--out", str(new)]) == 2
+    assert "no such checkpoint file" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    assert main(["tournament", "--game", "tictactoe", "random", "mcts:sims=5", "--json", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"arena: error: --json {tmp_path}: is a directory\n"
+    existing = tmp_path / "old.jsonl"
+    existing.write_text("kept\n")
+    assert main(["match", "--game", "tictactoe", "random", "random", "--games", "2", "--out", str(existing)]) == 0
+    assert existing.read_text().startswith("kept\n") and len(existing.read_text().splitlines()) == 3
+
+
+def test_cli_os_errors_are_one_line(monkeypatch, capsys, tmp_path):
+    def refuse(path, *args):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("arena.tournament.write_csv", refuse)
+    csv_path = tmp_path / "r.csv"
+    assert main(["tournament", "--game", "tictactoe", "random", "mcts:sims=5", "--games-per-pair", "2",
+                 "--csv", str(csv_path)]) == 2
+    assert capsys.readouterr().err == f"arena: error: {csv_path}: Permission denied\n"
