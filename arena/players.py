@@ -11,7 +11,7 @@ Search players start a fresh tree for every decision: positions arrive without
 saying which game they belong to, so no tree is carried from move to move.
 Matches turn root noise off; the only randomness is the choice among equal
 moves (and ``temp`` when it is above 0), drawn from the player's own seeded
-generator. Temperature sampling works in log space (``sample_move``), so a
+generator. Temperature sampling works in log space (``mcts.search.sample_move``), so a
 temperature as small as 0.001 plays the best move instead of overflowing.
 """
 
@@ -28,6 +28,7 @@ from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
+from mcts.search import choose_action, sample_move
 from mcts.tree import ROOT, UNVISITED
 
 
@@ -72,36 +73,6 @@ class Analysis:
 def win_probability(value: float) -> float:
     """Expected score (a draw counts half) of a value in [-1, 1]: (1 + value) / 2."""
     return (1.0 + value) / 2.0
-
-
-def sample_move(log_weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """A move drawn with probability proportional to ``exp(log_weights / temperature)``.
-
-    ``log_weights`` [A]: log visit counts or log probabilities (any constant
-    offset, e.g. raw logits); -inf (or NaN) excludes a move (illegal, never
-    visited, zero probability). Temperature 0 plays the largest weight, ties
-    broken at random. Computed as exp((w - max w) / T) over the allowed moves
-    only, so no temperature overflows: the best move weighs 1 and the others
-    at most 1, underflowing to 0 at tiny T.
-    """
-    log_weights = np.asarray(log_weights, np.float64)
-    allowed = log_weights > -np.inf  # NaN compares False: excluded too
-    if not allowed.any():
-        raise ValueError("no move to choose from")
-    top = log_weights[allowed].max()
-    if temperature <= 0 or top == np.inf:
-        best = np.flatnonzero(allowed & (log_weights == top))
-        return int(best[0] if len(best) == 1 else rng.choice(best))
-    weights = np.zeros(len(log_weights))
-    weights[allowed] = np.exp((log_weights[allowed] - top) / temperature)
-    return int(rng.choice(len(weights), p=weights / weights.sum()))
-
-
-def _log_counts(visit_counts: np.ndarray) -> np.ndarray:
-    """log of visit counts [..., A], -inf where a move was never visited."""
-    counts = np.asarray(visit_counts, np.float64)
-    with np.errstate(divide="ignore"):
-        return np.where(counts > 0, np.log(np.maximum(counts, 0.0)), -np.inf)
 
 
 class Player:
@@ -213,7 +184,7 @@ class SearchPlayer(Player):
 
     def play(self, states):
         visit_counts, root_values = self.search(states)
-        actions = np.array([sample_move(w, self.temperature, self.rng) for w in _log_counts(visit_counts)],
+        actions = np.array([choose_action(c, self.temperature, self.rng) for c in visit_counts],
                            np.int64)
         return Decisions(actions, root_values.astype(np.float32))
 

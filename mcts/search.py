@@ -188,6 +188,29 @@ class BatchedSearch:
         return [int(a) for a in out[:length]]
 
 
+def sample_move(log_weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    """A move drawn with probability proportional to ``exp(log_weights / temperature)``.
+
+    ``log_weights`` [A]: log visit counts or log probabilities (any constant
+    offset, e.g. raw logits); -inf (or NaN) excludes a move (illegal, never
+    visited, zero probability). Temperature 0 plays the largest weight, ties
+    broken at random. Computed as exp((w - max w) / T) over the allowed moves
+    only, so no temperature overflows: the best move weighs 1 and the others
+    at most 1, underflowing to 0 at tiny T.
+    """
+    log_weights = np.asarray(log_weights, np.float64)
+    allowed = log_weights > -np.inf  # NaN compares False: excluded too
+    if not allowed.any():
+        raise ValueError("no move to choose from")
+    top = log_weights[allowed].max()
+    if temperature <= 0 or top == np.inf:
+        best = np.flatnonzero(allowed & (log_weights == top))
+        return int(best[0] if len(best) == 1 else rng.choice(best))
+    weights = np.zeros(len(log_weights))
+    weights[allowed] = np.exp((log_weights[allowed] - top) / temperature)
+    return int(rng.choice(len(weights), p=weights / weights.sum()))
+
+
 def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
     """An action drawn with probability proportional to visits ** (1 / temperature).
 
@@ -196,14 +219,8 @@ def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.G
     counts = np.asarray(visit_counts, np.float64)
     if counts.sum() <= 0:
         raise ValueError("no visits to choose from")
-    if temperature <= 0:
-        best = np.flatnonzero(counts == counts.max())
-        return int(best[0] if len(best) == 1 else rng.choice(best))
-    # In log space relative to the largest count: counts ** (1 / T) overflows at small T.
-    visited = counts > 0
-    weights = np.zeros_like(counts)
-    weights[visited] = np.exp((np.log(counts[visited]) - np.log(counts.max())) / temperature)
-    return int(rng.choice(len(counts), p=weights / weights.sum()))
+    with np.errstate(divide="ignore"):  # log(0) = -inf: never-visited actions are excluded
+        return sample_move(np.log(counts), temperature, rng)
 
 
 def search_position(spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, state: np.ndarray,
