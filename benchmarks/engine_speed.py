@@ -30,7 +30,6 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import engine  # noqa: E402
 from engine.batch import sample_legal  # noqa: E402
 from engine.spec import ONGOING, GameSpec  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
 
 OPENSPIEL_NAMES = {"connect4": "connect_four", "tictactoe": "tic_tac_toe"}
 """OpenSpiel's name of each registered game that it implements."""
@@ -109,14 +109,6 @@ def best_of(repeats: int, run) -> dict:
     return {**best, "moves_per_s": best["moves"] / best["seconds"], "games_per_s": best["games"] / best["seconds"]}
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.table import Table
 
     console = Console(stderr=False)
-    console.print(f"CPU: {cpu_name()} (pinned to core {args.core}); OpenSpiel {version('open_spiel')}, "
+    console.print(f"CPU: {cpu_model()} (pinned to core {args.core}); OpenSpiel {version('open_spiel')}, "
                   f"numba {version('numba')}; zeroplay batch B={args.batch}; best of {args.repeats} x {args.seconds:g} s")
     table = Table("game", "engine", "moves/s", "games/s", "moves/game", "ratio (moves/s)")
     summary: dict = {}
@@ -171,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             table.add_row(spec.name, label, f"{res['moves_per_s'] / 1e6:.2f} M", f"{res['games_per_s'] / 1e6:.3f} M",
                           f"{res['moves'] / max(res['games'], 1):.1f}", ratio)
     console.print(table)
-    summary["raw"] = {"cpu": cpu_name(), "batch": args.batch, **{
+    summary["raw"] = {"cpu": cpu_model(), "batch": args.batch, **{
         game: {engine_name: {"moves_per_s": round(res["moves_per_s"]), "games_per_s": round(res["games_per_s"])}
                for engine_name, res in by_engine.items()}
         for game, by_engine in raw.items()}}

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import engine  # noqa: E402
 from engine.solver import DEFAULT_TABLE_BITS, Solver  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
 
 DATA_DIR = REPO.parent / "shared" / "data" / "connect4"
 SETS = (
@@ -40,15 +40,6 @@ SETS = (
 )
 
 
-def cpu_model() -> str:
-    """The CPU's model name as lscpu reports it (best effort)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_set(data_dir: Path, name: str) -> list[dict]:

@@ -31,12 +31,6 @@ TTT = engine.get_game("tictactoe")
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_checkpoint(path: Path, spec=C4, seed: int = 0) -> Path:

@@ -37,14 +37,6 @@ CONFIGS = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny test networks run fastest on one thread, and torch's thread pool
-    stalls badly when the machine is busy (pytest -n runs several workers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_planes(spec, batch: int, seed: int = 0) -> np.ndarray:
