@@ -5,10 +5,17 @@ every shard must load, and every generation must hold exactly its games."""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 import torch
 
+# Opt-in: Ray 2.60 binds its node to the machine's primary interface even when
+# asked for 127.0.0.1, and the machines this suite runs on allow test traffic on
+# loopback only. Run with ZEROPLAY_RAY_TESTS=1 where the primary interface is fine.
+if os.environ.get("ZEROPLAY_RAY_TESTS") != "1":
+    pytest.skip("Ray test is opt-in (ZEROPLAY_RAY_TESTS=1): Ray does not bind to loopback only",
+                allow_module_level=True)
 ray = pytest.importorskip("ray")
 
 from nets import load_checkpoint  # noqa: E402
