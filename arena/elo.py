@@ -25,6 +25,16 @@ ELO_PER_NAT = 400.0 / math.log(10.0)
 """Elo points per unit of natural-log strength (the Bradley-Terry scale): ~173.7."""
 
 
+def count_result(tally, result: int) -> None:
+    """Add one game (+1 win, 0 draw, -1 loss) to ``tally``'s wins, draws and losses."""
+    if result > 0:
+        tally.wins += 1
+    elif result < 0:
+        tally.losses += 1
+    else:
+        tally.draws += 1
+
+
 def expected_score(elo: float) -> float:
     """Mean score per game of a player ``elo`` points stronger than its opponent."""
     return 1.0 / (1.0 + 10.0 ** (-elo / 400.0))

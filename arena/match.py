@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from arena.elo import EloEstimate, elo_estimate
+from arena.elo import EloEstimate, count_result, elo_estimate
 from arena.players import Player
 from arena.records import GameLog, GameRecord
 from engine.positions import legal_actions
@@ -59,13 +59,7 @@ class MatchResult:
 
     def count(self, record: GameRecord) -> None:
         self.games.append(record)
-        result = record.result_for_a
-        if result > 0:
-            self.wins += 1
-        elif result < 0:
-            self.losses += 1
-        else:
-            self.draws += 1
+        count_result(self, record.result_for_a)
 
 
 def random_opening(spec: GameSpec, plies: int, rng: np.random.Generator, attempts: int = 1000) -> list[int]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arena.elo import expected_score
+from arena.elo import count_result, expected_score
 
 H0 = "H0"
 """Verdict: the player is at most elo0 stronger (e.g. reject the new network)."""
@@ -109,12 +109,7 @@ class SPRT:
 
     def update(self, result: int) -> str | None:
         """Count one game (+1 win, 0 draw, -1 loss for the tested player); returns the verdict."""
-        if result > 0:
-            self.wins += 1
-        elif result < 0:
-            self.losses += 1
-        else:
-            self.draws += 1
+        count_result(self, result)
         return self.verdict
 
     @property
