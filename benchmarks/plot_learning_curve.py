@@ -11,7 +11,6 @@ hours of training. Several runs can be drawn together (``--run-dir`` twice).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,16 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-
-def load_rows(run_dir: Path) -> list[dict]:
-    rows = {}
-    for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        rows[row["generation"]] = row
-    return [rows[g] for g in sorted(rows)]
+from selfplay.loop import RunPaths, read_metrics  # noqa: E402
 
 
 def main() -> int:
@@ -41,7 +31,7 @@ def main() -> int:
     args = parser.parse_args()
     figure, axis = plt.subplots(figsize=(8, 4.5), dpi=120)
     for index, run_dir in enumerate(args.run_dir):
-        rows = [r for r in load_rows(run_dir) if "optimal_moves_net" in r]
+        rows = [r for r in read_metrics(RunPaths(run_dir)) if "optimal_moves_net" in r]
         if not rows:
             print(f"{run_dir}: no evaluated generations", file=sys.stderr)
             return 2

@@ -36,7 +36,7 @@ import torch
 import engine
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import CheckpointError
-from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp  # noqa: F401 (TimeUp: loop's API)
+from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import ReplayBuffer, WindowConfig
 from selfplay.config import RunConfig
 from selfplay.evaluation import connect4_data_dir, load_solved_positions, optimal_move_share
