@@ -171,8 +171,9 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
                         f"(score {row['gating_score']:.0%} in {row['gating_games']} games)")
             optimal = ""
             if "optimal_moves_net" in row:
-                optimal = (f", optimal moves {row['optimal_moves_net']:.1%} net / "
-                           f"{row['optimal_moves_search']:.1%} search")
+                optimal = (f", optimal moves (exact / result) net {row['optimal_moves_net']:.1%} / "
+                           f"{row.get('optimal_result_net', float('nan')):.1%}, search "
+                           f"{row['optimal_moves_search']:.1%} / {row.get('optimal_result_search', float('nan')):.1%}")
             progress.console.print(
                 f"generation {row['generation']}: loss {row['loss']:.3f} (policy {row['policy_loss']:.3f}, "
                 f"value {row['value_loss']:.3f}), {row['positions_per_s']:.0f} pos/s, "
@@ -191,7 +192,8 @@ STATUS_COLUMNS = [
     ("value_loss", "value", "{:.3f}"), ("games_per_s", "games/s", "{:.2f}"), ("positions_per_s", "pos/s", "{:.0f}"),
     ("mean_game_length", "length", "{:.1f}"), ("first_player_win_rate", "1st wins", "{:.0%}"),
     ("resign_false_positive_rate", "false resign", "{:.0%}"), ("buffer_positions", "buffer", "{:,}"),
-    ("optimal_moves_net", "optimal net", "{:.1%}"), ("optimal_moves_search", "optimal search", "{:.1%}"),
+    ("optimal_moves_net", "exact net", "{:.1%}"), ("optimal_moves_search", "exact search", "{:.1%}"),
+    ("optimal_result_net", "result net", "{:.1%}"), ("optimal_result_search", "result search", "{:.1%}"),
     ("gating_score", "gate score", "{:.0%}"), ("best_generation", "best", "{:d}"),
     ("seconds", "seconds", "{:.0f}"),
 ]

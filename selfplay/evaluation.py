@@ -1,9 +1,17 @@
 """Connect Four strength against the solved positions of shared/data/connect4.
 
-The share of positions where a player picks an optimal column (one whose
-solved score equals the position's best), for the network alone (argmax of
-its legal logits) and for the network with search. These positions are for
-evaluation only: nothing here writes training data.
+The share of positions where a player picks an optimal column, for the network
+alone (argmax of its legal logits) and for the network with search, judged two
+ways (shared/data/connect4/README.md):
+
+- exact: the column's solved score equals the position's best, so a won
+  position needs the fastest win and a lost one the slowest loss;
+- result: the column keeps the position's game-theoretic result (any winning
+  column in a won position, any drawing one in a drawn position; every column
+  in a lost one). This is what an AlphaZero agent, whose values are win, draw
+  or loss, is trained to get right.
+
+These positions are for evaluation only: nothing here writes training data.
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ class SolvedPositions:
     states: np.ndarray
     """[P, S] int64."""
     optimal: np.ndarray
-    """[P, 7] bool: columns whose solved score is the best."""
+    """[P, 7] bool: columns whose solved score is the best (exact judging)."""
+    keeps_result: np.ndarray
+    """[P, 7] bool: columns whose solved result (sign of the score) is the best's (result judging)."""
     sequences: list[str]
 
 
@@ -52,17 +62,21 @@ def load_solved_positions(set_name: str = DEFAULT_SET, limit: int | None = None,
         raise FileNotFoundError(f"no shared/data/connect4 folder found; set {DATA_ENV}")
     entries = json.loads((Path(data_dir) / f"{set_name}.json").read_text())[:limit]
     spec = engine.get_game("connect4")
-    states, optimal = [], []
+    states, optimal, keeps_result = [], [], []
     for entry in entries:
         states.append(engine.position_from_moves(spec, entry["sequence"]))
-        scores = np.array([s if s is not None else -1000 for s in entry["analysis"]])
-        optimal.append(scores == scores.max())
-    return SolvedPositions(np.stack(states), np.stack(optimal), [e["sequence"] for e in entries])
+        legal = np.array([s is not None for s in entry["analysis"]])
+        scores = np.array([s if s is not None else 0 for s in entry["analysis"]])
+        best = scores[legal].max()
+        optimal.append(legal & (scores == best))
+        keeps_result.append(legal & (np.sign(scores) == np.sign(best)))
+    return SolvedPositions(np.stack(states), np.stack(optimal), np.stack(keeps_result),
+                           [e["sequence"] for e in entries])
 
 
-def optimal_move_share(evaluator, positions: SolvedPositions, simulations: int = 0,
-                       batch_size: int = 256) -> float:
-    """Share of positions where the chosen column is optimal.
+def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int = 0,
+                        batch_size: int = 256) -> tuple[float, float]:
+    """(exact, result): shares of positions where the chosen column is optimal, judged both ways.
 
     ``simulations`` 0 plays the network's best legal logit; otherwise the most
     visited move of a search with that many simulations (no noise), all
@@ -85,4 +99,5 @@ def optimal_move_share(evaluator, positions: SolvedPositions, simulations: int =
             search = BatchedSearch(spec, evaluator, config, batch_size=len(chunk))
             search.set_roots(chunk)
             chosen[start:start + len(chunk)] = search.run().visit_counts.argmax(axis=1)
-    return float(positions.optimal[np.arange(len(states)), chosen].mean())
+    rows = np.arange(len(states))
+    return float(positions.optimal[rows, chosen].mean()), float(positions.keeps_result[rows, chosen].mean())
