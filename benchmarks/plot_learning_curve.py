@@ -3,7 +3,8 @@
 Reads ``<run-dir>/logs/metrics.jsonl`` (one line per generation, written by
 ``selfplay train``) and draws the share of optimal Connect Four moves on the
 solved evaluation positions, for the network alone and with search, against
-hours of training. Several runs can be drawn together (``--run-dir`` twice).
+hours of training: one panel judging exact scores, one judging results only
+(selfplay/evaluation.py). Several runs can be drawn together (``--run-dir`` twice).
 
     python benchmarks/plot_learning_curve.py --run-dir runs/c4 --out docs/learning_curve_c4.png
 """
@@ -29,7 +30,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--target", type=float, default=0.9, help="horizontal target line (default 0.9)")
     args = parser.parse_args()
-    figure, axis = plt.subplots(figsize=(8, 4.5), dpi=120)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=120, sharex=True, sharey=True)
+    panels = [(axes[0], "optimal_moves", "exact score judged"), (axes[1], "optimal_result", "result judged")]
     for index, run_dir in enumerate(args.run_dir):
         rows = [r for r in read_metrics(RunPaths(run_dir)) if "optimal_moves_net" in r]
         if not rows:
@@ -38,16 +40,23 @@ def main() -> int:
         start = rows[0]["wall_time"] - rows[0]["seconds"]
         hours = [(r["wall_time"] - start) / 3600 for r in rows]
         label = args.label[index] if args.label and index < len(args.label) else run_dir.name
-        line, = axis.plot(hours, [r["optimal_moves_search"] for r in rows], label=f"{label}: network + search")
-        axis.plot(hours, [r["optimal_moves_net"] for r in rows], linestyle="--", color=line.get_color(),
-                  label=f"{label}: network alone")
-    axis.axhline(args.target, color="grey", linewidth=0.8)
-    axis.set_xlabel("hours of training (wall time)")
-    axis.set_ylabel("share of optimal moves")
-    axis.set_ylim(0, 1)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
-    axis.set_title("Connect Four self-play: optimal moves on solved positions (L1_R2_begin_medium)")
+        for axis, key, _ in panels:
+            judged = [(h, r) for h, r in zip(hours, rows) if f"{key}_net" in r]  # older runs: exact only
+            if not judged:
+                continue
+            line, = axis.plot([h for h, _ in judged], [r[f"{key}_search"] for _, r in judged],
+                              label=f"{label}: network + search")
+            axis.plot([h for h, _ in judged], [r[f"{key}_net"] for _, r in judged], linestyle="--",
+                      color=line.get_color(), label=f"{label}: network alone")
+    for axis, _, title in panels:
+        axis.axhline(args.target, color="grey", linewidth=0.8)
+        axis.set_xlabel("hours of training (wall time)")
+        axis.set_ylim(0, 1)
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right", fontsize="small")
+        axis.set_title(title)
+    axes[0].set_ylabel("share of optimal moves")
+    figure.suptitle("Connect Four self-play: optimal moves on solved positions (L1_R2_begin_medium)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(args.out)

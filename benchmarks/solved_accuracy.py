@@ -1,0 +1,71 @@
+"""Share of optimal Connect Four moves on a solved set, judged by exact score and by result.
+
+Scores checkpoints (network alone and network + search) and two baselines
+(pure MCTS with random playouts, and a uniformly random legal move, whose
+expected share is computed exactly) on the positions of shared/data/connect4,
+one JSON line per player:
+
+    python benchmarks/solved_accuracy.py --checkpoint models/connect4.pt --sims 0 --sims 800 --baselines
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import engine
+from machine import cpu_model  # benchmarks/machine.py, beside this script
+from mcts.evaluators import RolloutEvaluator
+from nets import CheckpointError, NetworkEvaluator, load_checkpoint
+from selfplay.evaluation import DEFAULT_SET, load_solved_positions, optimal_move_shares
+
+
+def report(player: str, positions, started: float, exact: float, result: float) -> None:
+    print(json.dumps({"player": player, "positions": len(positions.states), "exact": round(exact, 4),
+                      "result": round(result, 4), "seconds": round(time.time() - started, 1)}), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, action="append", default=[], help="a checkpoint (repeatable)")
+    parser.add_argument("--sims", type=int, action="append", help="simulations per position; 0 = network alone "
+                        "(repeatable; default 0 and 800)")
+    parser.add_argument("--baselines", action="store_true", help="also pure MCTS (800 sims) and a random move")
+    parser.add_argument("--set", default=DEFAULT_SET, help=f"solved set (default {DEFAULT_SET})")
+    parser.add_argument("--limit", type=int, help="first N positions only")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    positions = load_solved_positions(args.set, limit=args.limit)
+    print(json.dumps({"set": args.set, "cpu": cpu_model()}), flush=True)
+    for path in args.checkpoint:
+        try:
+            evaluator = NetworkEvaluator(load_checkpoint(path, game="connect4").model, device="cpu")
+        except CheckpointError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for sims in args.sims or [0, 800]:
+            started = time.time()
+            report(f"{path} sims={sims}", positions, started,
+                   *optimal_move_shares(evaluator, positions, simulations=sims))
+    if args.baselines:
+        started = time.time()
+        rollouts = RolloutEvaluator(engine.get_game("connect4"))
+        report("pure MCTS sims=800", positions, started, *optimal_move_shares(rollouts, positions, simulations=800))
+        # A uniformly random legal move: its expected share, exactly.
+        legal = np.zeros((len(positions.states), 7), np.bool_)
+        engine.get_game("connect4").legal_mask_batch(positions.states, legal)
+        count = legal.sum(axis=1)
+        report("random legal move (expected)", positions, time.time(),
+               float((positions.optimal.sum(axis=1) / count).mean()),
+               float((positions.keeps_result.sum(axis=1) / count).mean()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
