@@ -190,7 +190,7 @@ class GTPClient:
                 wait = None if deadline is None else max(0.0, deadline - time.monotonic())
                 line = self._lines.get(timeout=wait)
             except queue.Empty:
-                self._stop()
+                self._stop(timeout=0.0)  # a hung engine would not read its closed input: kill it now
                 raise GTPTimeout(f"GTP engine {self.command!r} did not answer {command!r} within {timeout:g} s "
                                  "(engine stopped)") from None
             if line is None:
