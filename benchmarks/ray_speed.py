@@ -18,6 +18,10 @@ Run: ``python benchmarks/ray_speed.py [--game tictactoe] [--games 96]`` on an
 idle machine (it starts a local Ray instance with ``--cpus`` CPUs). Ends with
 one JSON line: local_games_per_s, ray1_games_per_s, ray2_games_per_s,
 scaling_2_over_1, ray_overhead.
+
+Where it can, it runs itself in a private network namespace with loopback as
+the only interface (``tests/netns.py``, as the Ray test does): Ray alone binds
+its node to the machine's primary interface. ``--no-netns`` runs it as it is.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.netns
 
 import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -40,6 +47,7 @@ from rich.table import Table  # noqa: E402
 from selfplay.backends import LocalBackend  # noqa: E402
 from selfplay.config import RunConfig, preset  # noqa: E402
 from selfplay.loop import TrainingRun  # noqa: E402
+from tests import netns  # noqa: E402
 
 
 def bench_config(game: str, games: int, parallel: int, simulations: int) -> RunConfig:
@@ -74,7 +82,22 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=32, help="simulations per move (%(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="timed generations per configuration (%(default)s)")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray instance (%(default)s)")
+    parser.add_argument("--no-netns", action="store_true",
+                        help="do not run in a loopback-only network namespace (Ray then uses the primary interface)")
     args = parser.parse_args()
+
+    if not args.no_netns and not os.environ.get(netns.INSIDE):
+        why_not = netns.unavailable()
+        if why_not is None:
+            # The same command again, inside the namespace; its output goes straight to this terminal.
+            ray_tmp = netns.ray_temp_dir()
+            try:
+                done = netns.run_on_loopback([sys.executable, *sys.argv], env=netns.ray_environment(ray_tmp),
+                                             capture=False)
+            finally:
+                shutil.rmtree(ray_tmp, ignore_errors=True)
+            sys.exit(done.returncode)
+        print(f"note: running without a loopback-only network namespace: {why_not}", file=sys.stderr)
 
     import ray
 

@@ -1,44 +1,42 @@
 """The Ray backend: a tiny tic-tac-toe run on a local Ray instance (2 CPUs) with
 2 self-play actors, one of them killed mid-generation. The run must finish,
-every shard must load, and every generation must hold exactly its games."""
+every shard must load, and every generation must hold exactly its games.
+
+The Ray part runs in a private network namespace that the test makes, where
+loopback is the only interface (tests/netns.py says why: Ray alone does not keep
+to loopback, and test traffic must). There ``python -m tests.test_ray_backend``
+(``scenario`` below) starts Ray, plays three generations with a kill and writes
+what it saw, the namespace's network included, as JSON; the test then checks
+the run directory and that JSON. The namespace's processes, Ray's included,
+end with it, pass or fail.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import os
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
 
 import pytest
-import torch
 
-# Opt-in: Ray 2.60 binds its node to the machine's primary interface even when
-# asked for 127.0.0.1, and the machines this suite runs on allow test traffic on
-# loopback only. Run with ZEROPLAY_RAY_TESTS=1 where the primary interface is fine.
-if os.environ.get("ZEROPLAY_RAY_TESTS") != "1":
-    pytest.skip("Ray test is opt-in (ZEROPLAY_RAY_TESTS=1): Ray does not bind to loopback only",
-                allow_module_level=True)
-ray = pytest.importorskip("ray")
+from nets import load_checkpoint
+from selfplay.cli import main as selfplay_main
+from selfplay.config import RunConfig, preset
+from selfplay.loop import TrainingRun, read_metrics
+from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths
+from tests import netns
 
-from nets import load_checkpoint  # noqa: E402
-from selfplay.cli import main as selfplay_main  # noqa: E402
-from selfplay.config import preset  # noqa: E402
-from selfplay.loop import TrainingRun, read_metrics  # noqa: E402
-from selfplay.ray_backend import RayBackend  # noqa: E402
-from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths  # noqa: E402
-
+REPO = Path(__file__).resolve().parents[1]
 GAMES = 64      # per generation: 32 per actor
 PARALLEL = 4    # games per shard: 8 shards per actor and generation, so a kill lands mid-share
+GENERATIONS = 3
+TIMEOUT = 300   # seconds for the Ray part (about 25 s on an idle 2-core machine)
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    # A private local instance; 2 CPUs, one per actor. Ray 2.60 picks the node's own
-    # address for it (it does not take 127.0.0.1 as a node address); nothing leaves the machine.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
-
-
-def tiny_config():
+def tiny_config() -> RunConfig:
     base = preset("tictactoe", gpu=False)
     return dataclasses.replace(
         base, mcts=base.mcts.replace(num_simulations=24),
@@ -52,34 +50,81 @@ def generation_shards(run, generation):
     return [read_shard(p) for p in shard_paths(run.paths.games) if p.name.startswith(generation_prefix(generation))]
 
 
-def test_ray_run_survives_a_killed_actor(tmp_path, local_ray, capsys):
+def scenario(run_dir: Path) -> dict:
+    """The Ray part, run inside the namespace: GENERATIONS generations of ``tiny_config``
+    on 2 actors of a local Ray instance with 2 CPUs, actor 0 killed once mid-share.
+    Returns what the checks need that is not on disk: where the kill landed, and
+    the namespace's interfaces, node addresses and socket addresses seen during the run."""
+    import ray
+    import torch
+
+    from selfplay.ray_backend import RayBackend
+
     torch.set_num_threads(1)
-    backend = RayBackend(num_actors=2, log=lambda line: None, poll_seconds=0.02)
-    run = TrainingRun(tmp_path / "run", tiny_config(), log=lambda line: None, backend=backend)
-    killed = {}
-
-    def on_progress(info: dict) -> None:
-        # Kill actor 0 once it has written a shard of generation 2 but not its whole share:
-        # the restarted actor must finish the share from its shards on disk.
-        if killed or "games" not in info or run.generation < 1:
-            return
-        mine = [p for p in shard_paths(run.paths.games)
-                if p.name.startswith(generation_prefix(run.generation + 1, actor=0))]
-        if 1 <= len(mine) < GAMES // 2 // PARALLEL:
-            killed["generation"] = run.generation + 1
-            ray.kill(backend.actors[0], no_restart=False)
-
+    seen = {"addresses": set()}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        run.run(generations=3, on_progress=on_progress)
-    finally:
-        backend.close()
+        backend = RayBackend(num_actors=2, log=lambda line: None, poll_seconds=0.02)
+        run = TrainingRun(run_dir, tiny_config(), log=lambda line: None, backend=backend)
 
-    assert killed, "the kill point was never reached"
+        def look_at_network() -> None:
+            seen["interfaces"], addresses = netns.loopback_only_sockets()
+            seen["addresses"].update(addresses)
+
+        def on_progress(info: dict) -> None:
+            # Kill actor 0 once it has written a shard of generation 2 but not its whole share:
+            # the restarted actor must finish the share from its shards on disk.
+            if "killed_generation" in seen or "games" not in info or run.generation < 1:
+                return
+            mine = [p for p in shard_paths(run.paths.games)
+                    if p.name.startswith(generation_prefix(run.generation + 1, actor=0))]
+            if 1 <= len(mine) < GAMES // 2 // PARALLEL:
+                look_at_network()  # everything is up now: GCS, raylet, both actors, dashboard
+                seen["killed_generation"] = run.generation + 1
+                ray.kill(backend.actors[0], no_restart=False)
+
+        try:
+            run.run(generations=GENERATIONS, on_progress=on_progress)
+            look_at_network()
+        finally:
+            backend.close()
+        seen["node_addresses"] = sorted({node["NodeManagerAddress"] for node in ray.nodes()})
+    finally:
+        ray.shutdown()
+    seen["addresses"] = sorted(seen["addresses"])
+    return seen
+
+
+def test_ray_run_survives_a_killed_actor(tmp_path, capsys):
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install -e '.[dev]' or '.[ray]')")
+    why_not = netns.unavailable()
+    if why_not:
+        pytest.skip(f"the Ray test runs in a loopback-only network namespace, and {why_not}")
+    run_dir, report = tmp_path / "run", tmp_path / "scenario.json"
+    ray_tmp = netns.ray_temp_dir()
+    try:
+        done = netns.run_on_loopback([sys.executable, "-m", "tests.test_ray_backend", str(run_dir), str(report)],
+                                     timeout=TIMEOUT, env=netns.ray_environment(ray_tmp), cwd=REPO)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert done.returncode == 0, f"the Ray scenario failed (exit {done.returncode}):\n" \
+                                 f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    seen = json.loads(report.read_text())
+
+    # Loopback only: the namespace has lo alone, Ray took 127.0.0.1 as its node address,
+    # and every socket of the run (listening or connected) was on it.
+    assert seen["interfaces"] == ["lo"]
+    assert seen["node_addresses"] == ["127.0.0.1"]
+    assert seen["addresses"] and set(seen["addresses"]) <= {"127.0.0.1", "::1"}, seen["addresses"]
+
+    assert seen.get("killed_generation") == 2, "the kill point was never reached"
+    run = TrainingRun(run_dir, tiny_config(), log=lambda line: None)
     rows = read_metrics(run.paths)
-    assert [r["generation"] for r in rows] == [1, 2, 3]
+    assert [r["generation"] for r in rows] == list(range(1, GENERATIONS + 1))
     assert sum(r["actor0_failures"] for r in rows) >= 1, "the killed actor's call failed and was sent again"
-    assert load_checkpoint(run.paths.latest, game="tictactoe").extra["generation"] == 3
-    for generation in (1, 2, 3):
+    assert load_checkpoint(run.paths.latest, game="tictactoe").extra["generation"] == GENERATIONS
+    for generation in range(1, GENERATIONS + 1):
         shards = generation_shards(run, generation)  # read_shard raises on any unreadable shard
         assert sum(s.num_games for s in shards) == GAMES, f"generation {generation}: every game counted once"
         for a in (0, 1):
@@ -91,12 +136,15 @@ def test_ray_run_survives_a_killed_actor(tmp_path, local_ray, capsys):
         assert row["actor0_games"] + row["actor1_games"] == GAMES and row["actors"] == 2
 
     # The same run directory resumes on the local backend: checkpoints and shards are the same format.
-    resumed = TrainingRun(tmp_path / "run", tiny_config(), log=lambda line: None)
-    assert resumed.generation == 3
-    resumed.run(generations=4)
-    assert sum(s.num_games for s in generation_shards(resumed, 4)) == GAMES
+    assert run.generation == GENERATIONS
+    run.run(generations=GENERATIONS + 1)
+    assert sum(s.num_games for s in generation_shards(run, GENERATIONS + 1)) == GAMES
 
     capsys.readouterr()
-    assert selfplay_main(["status", "--run-dir", str(tmp_path / "run")]) == 0
+    assert selfplay_main(["status", "--run-dir", str(run_dir)]) == 0
     shown = capsys.readouterr().out
     assert "self-play actors" in shown and "games/s" in shown
+
+
+if __name__ == "__main__":  # inside the namespace: python -m tests.test_ray_backend RUN_DIR REPORT_JSON
+    Path(sys.argv[2]).write_text(json.dumps(scenario(Path(sys.argv[1]))))
