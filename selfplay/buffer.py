@@ -34,6 +34,42 @@ class WindowConfig:
 
 
 @dataclass
+class Positions:
+    """Stored training positions: compact states and their targets, P rows."""
+
+    states: np.ndarray
+    """[P, S] int64."""
+    policies: np.ndarray
+    """[P, A] float32: target distributions."""
+    values: np.ndarray
+    """[P] float32: value targets for the side to move."""
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def take(self, rows: np.ndarray) -> "Positions":
+        """The rows ``rows`` [k] (copies)."""
+        return Positions(self.states[rows], self.policies[rows], self.values[rows])
+
+    def draw(self, count: int, rng: np.random.Generator) -> "Positions":
+        """``count`` rows drawn uniformly with replacement."""
+        if not len(self):
+            raise ValueError("no positions to draw from")
+        return self.take(rng.integers(len(self), size=count))
+
+    @staticmethod
+    def concat(parts: list["Positions"]) -> "Positions":
+        return Positions(np.concatenate([p.states for p in parts]), np.concatenate([p.policies for p in parts]),
+                         np.concatenate([p.values for p in parts]))
+
+    @staticmethod
+    def of_shards(shards: list[Shard]) -> "Positions":
+        """Every position of ``shards`` (at least one), in order."""
+        return Positions(np.concatenate([s.states for s in shards]), np.concatenate([s.policies for s in shards]),
+                         np.concatenate([s.outcomes for s in shards]))
+
+
+@dataclass
 class Batch:
     planes: np.ndarray
     """[B, C, H, W] float32."""
@@ -57,9 +93,8 @@ class ReplayBuffer:
         self._evicted: dict[Path, int] = {}
         self.skipped: list[str] = []
         self.total_positions = 0
-        self._states = np.zeros((0, spec.state_size), np.int64)
-        self._policies = np.zeros((0, spec.num_actions), np.float32)
-        self._outcomes = np.zeros(0, np.float32)
+        self._window = Positions(np.zeros((0, spec.state_size), np.int64),
+                                 np.zeros((0, spec.num_actions), np.float32), np.zeros(0, np.float32))
 
     def refresh(self) -> None:
         """Read new shards from disk and rebuild the window from the newest ones."""
@@ -88,25 +123,39 @@ class ReplayBuffer:
             count += shard.num_positions
         newest.reverse()
         if newest:
-            self._states = np.concatenate([s.states for s in newest])[-wanted:]
-            self._policies = np.concatenate([s.policies for s in newest])[-wanted:]
-            self._outcomes = np.concatenate([s.outcomes for s in newest])[-wanted:]
+            window = Positions.of_shards(newest)
+            self._window = window.take(np.arange(max(0, len(window) - wanted), len(window)))
 
     def __len__(self) -> int:
-        return len(self._outcomes)
+        return len(self._window)
+
+    def draw(self, count: int, rng: np.random.Generator) -> Positions:
+        """``count`` positions drawn uniformly from the window."""
+        if not len(self):
+            raise ValueError("the replay buffer is empty")
+        return self._window.draw(count, rng)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
         """``batch_size`` positions drawn uniformly from the window, each under a random symmetry."""
-        if not len(self):
-            raise ValueError("the replay buffer is empty")
-        spec = self.spec
-        rows = rng.integers(len(self), size=batch_size)
-        symmetries = rng.integers(spec.num_symmetries, size=batch_size)
-        planes = np.zeros((batch_size, *spec.planes_shape), np.float32)
-        spec.encode_batch(self._states[rows], planes)
-        channels = spec.planes_shape[0]
-        flat = planes.reshape(batch_size, channels, -1)
-        cell_perms = spec.cell_perms[symmetries][:, None, :]  # [B, 1, H*W], gathers every plane
-        planes = np.take_along_axis(flat, cell_perms, axis=2).reshape(planes.shape)
-        policies = np.take_along_axis(self._policies[rows], spec.action_perms[symmetries], axis=1)
-        return Batch(planes, policies, self._outcomes[rows].copy())
+        return augmented_batch(self.spec, self.draw(batch_size, rng), rng)
+
+
+def encoded_batch(spec: GameSpec, positions: Positions, symmetries: np.ndarray | None = None) -> Batch:
+    """``positions`` (B rows) as network input, row b under symmetry ``symmetries[b]``
+    ([B] int64; None: as stored). Planes and policies move together."""
+    size = len(positions)
+    planes = np.zeros((size, *spec.planes_shape), np.float32)
+    spec.encode_batch(positions.states, planes)
+    if symmetries is None:
+        return Batch(planes, positions.policies, positions.values)
+    flat = planes.reshape(size, spec.planes_shape[0], -1)
+    cell_perms = spec.cell_perms[symmetries][:, None, :]  # [B, 1, H*W], gathers every plane
+    planes = np.take_along_axis(flat, cell_perms, axis=2).reshape(planes.shape)
+    policies = np.take_along_axis(positions.policies, spec.action_perms[symmetries], axis=1)
+    return Batch(planes, policies, positions.values)
+
+
+def augmented_batch(spec: GameSpec, positions: Positions, rng: np.random.Generator) -> Batch:
+    """``positions`` as network input, each under a symmetry drawn at random: the replay
+    buffer's augmentation, also used by the supervised bootstrap."""
+    return encoded_batch(spec, positions, rng.integers(spec.num_symmetries, size=len(positions)))

@@ -1,8 +1,10 @@
-"""``selfplay``: train by self-play, and inspect a run.
+"""``selfplay``: train by self-play, bootstrap from an expert, and inspect a run.
 
     selfplay train --game connect4 --run-dir runs/c4 --minutes 120
     selfplay status --run-dir runs/c4
     selfplay train --game connect4 --run-dir /shared/runs/c4 --backend ray --address auto --actors 8
+    selfplay pretrain --game connect4 --expert solver --games 20000 --run-dir runs/c4-sl
+    selfplay train --init runs/c4-sl --run-dir runs/c4-rl --expert-mix 0.25
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from rich.table import Table
 
 import engine
 from mcts import MCTSConfig
-from selfplay.config import GatingConfig, RunConfig, SelfPlayConfig, TrainConfig, preset
+from selfplay.config import ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, RunConfig, \
+    SelfPlayConfig, TrainConfig, pretrain_preset, preset
 from selfplay.flags import add_dataclass_flags, overrides_for
 
 RUN_FLAGS = ("net", "device", "seed", "eval_positions", "eval_simulations")
@@ -37,21 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "Start the same command again after a stop or a kill to resume. Settings not given "
                     "come from the preset for the game and machine; a run's settings are in "
                     "<run-dir>/config.json.")
-    train.add_argument("--game", default="connect4", help="game to learn (%(default)s); "
+    train.add_argument("--game", help="game to learn: the --init network's, else connect4; "
                        f"one of {', '.join(engine.list_games())}")
     train.add_argument("--run-dir", type=Path, required=True, help="where config, games, checkpoints and logs live")
-    train.add_argument("--preset", choices=("auto", "cpu", "gpu"), default="auto",
-                       help="settings sized for a 2-core CPU or one GPU; auto picks by CUDA availability")
+    train.add_argument("--init", type=Path,
+                       help="start from a trained network (AlphaGo's stage 2): a 'selfplay pretrain' run "
+                            "directory (its best checkpoint), another run directory, or a checkpoint file. "
+                            "Its game and network shape become the run's")
+    _add_run_flags(train, "generation")
     train.add_argument("--generations", type=int, help="stop once this many generations are complete in total")
     train.add_argument("--minutes", type=float, help="stop after this many minutes (finishing no generation early)")
-    train.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels)")
-    train.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--seed", type=int, help="random seed (default 0)")
-    train.add_argument("--threads", type=int, default=1,
-                       help="torch CPU threads (default 1: a second thread helps little beside the "
-                            "single-threaded search, and stalls badly when another process shares the cores)")
-    train.add_argument("--eval-positions", type=int, help="solved Connect Four positions scored per generation")
-    train.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
     placement = train.add_argument_group(
         "distributed self-play", "Where the self-play games are played; not part of the run's settings, "
         "so a run can be resumed on another backend or with another number of actors.")
@@ -73,32 +71,84 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_flags(train, TrainConfig, "training (TrainConfig)")
     add_dataclass_flags(train, GatingConfig, "gating (GatingConfig)")
 
-    status = commands.add_parser("status", help="table of a run's generations and metrics")
+    pretrain = commands.add_parser(
+        "pretrain", help="supervised bootstrap: learn an expert's games (AlphaGo's stage 1)",
+        description="Generate (or read) expert games as replay shards, with progress; train a network on "
+                    "them with a held-out validation split of whole games, reporting validation policy "
+                    "accuracy (agreement with the expert's optimal moves) and value MSE per epoch; stop "
+                    "when the validation loss stops improving; keep the best epoch as "
+                    "<run-dir>/checkpoints/best.pt, which 'selfplay train --init <run-dir>' continues by "
+                    "self-play. Start the same command again after a stop or a kill to resume.")
+    pretrain.add_argument("--game", default="connect4", help="game (%(default)s); "
+                          f"one of {', '.join(engine.list_games())}")
+    pretrain.add_argument("--run-dir", type=Path, required=True,
+                          help="where config, expert games, checkpoints and logs live")
+    pretrain.add_argument("--games", type=int, default=20_000,
+                          help="expert games to learn from (default %(default)s); a run can be extended "
+                               "with a larger number, which keeps the games on disk")
+    pretrain.add_argument("--workers", type=int, default=1,
+                          help="processes that play expert games (default %(default)s); not a setting of the run")
+    _add_run_flags(pretrain, "after training")
+    add_dataclass_flags(pretrain, ExpertConfig, "expert games (ExpertConfig)")
+    add_dataclass_flags(pretrain, PretrainConfig, "training (PretrainConfig)")
+
+    status = commands.add_parser("status", help="table of a run's generations (or epochs) and metrics")
     status.add_argument("--run-dir", type=Path, required=True)
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
-    """The preset for the game and machine with the command line's changes; and whether any were made."""
+def _add_run_flags(parser: argparse.ArgumentParser, evaluated: str) -> None:
+    """The flags of RUN_FLAGS and the machine, shared by train and pretrain."""
+    parser.add_argument("--preset", choices=("auto", "cpu", "gpu"), default="auto",
+                        help="settings sized for a 2-core CPU or one GPU; auto picks by CUDA availability")
+    parser.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels)")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: a second thread helps little beside the "
+                             "single-threaded search, and stalls badly when another process shares the cores)")
+    parser.add_argument("--eval-positions", type=int, help=f"solved Connect Four positions scored {evaluated}")
+    parser.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
+
+
+def _changed(base, args: argparse.Namespace, sections: dict[str, type], fixed: dict) -> tuple:
+    """``base`` with the command line's RUN_FLAGS, the fields of each nested ``sections`` config,
+    and ``fixed``; and whether anything changed."""
+    run_changes = {name: getattr(args, name) for name in RUN_FLAGS if getattr(args, name) is not None}
+    nested = {name: overrides_for(args, cls) for name, cls in sections.items()}
+    config = dataclasses.replace(base, **run_changes, **fixed, **{
+        name: dataclasses.replace(getattr(base, name), **changes) for name, changes in nested.items()})
+    return config, bool(run_changes or fixed or any(nested.values()) or args.preset != "auto")
+
+
+def _gpu(args: argparse.Namespace) -> bool:
     import torch
 
-    gpu = torch.cuda.is_available() if args.preset == "auto" else args.preset == "gpu"
-    base = preset(args.game, gpu)
-    run_changes = {name: getattr(args, name) for name in RUN_FLAGS if getattr(args, name) is not None}
-    mcts_changes = overrides_for(args, MCTSConfig)
-    selfplay_changes = overrides_for(args, SelfPlayConfig)
-    train_changes = overrides_for(args, TrainConfig)
-    gating_changes = overrides_for(args, GatingConfig)
-    config = dataclasses.replace(
-        base, **run_changes,
-        mcts=dataclasses.replace(base.mcts, **mcts_changes),
-        selfplay=dataclasses.replace(base.selfplay, **selfplay_changes),
-        train=dataclasses.replace(base.train, **train_changes),
-        gating=dataclasses.replace(base.gating, **gating_changes),
-    )
-    changed = bool(run_changes or mcts_changes or selfplay_changes or train_changes or gating_changes
-                   or args.preset != "auto")
-    return config, changed
+    return torch.cuda.is_available() if args.preset == "auto" else args.preset == "gpu"
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
+    """The preset for the game and machine with the command line's changes; and whether any were made.
+
+    With --init, the run's game and network shape are the init network's unless given."""
+    fixed, game = {}, args.game
+    if args.init is not None:
+        from nets import load_checkpoint
+        from selfplay.loop import init_checkpoint
+
+        checkpoint = load_checkpoint(init_checkpoint(args.init))
+        game = game or checkpoint.game
+        fixed = {"init": str(args.init.resolve()), **({} if args.net else {"net": checkpoint.config.name})}
+    game = engine.get_game(game or "connect4").name  # UnknownGameError lists the games
+    sections = {"mcts": MCTSConfig, "selfplay": SelfPlayConfig, "train": TrainConfig, "gating": GatingConfig}
+    return _changed(preset(game, _gpu(args)), args, sections, fixed)
+
+
+def pretrain_config_from_args(args: argparse.Namespace) -> tuple[PretrainRunConfig, bool]:
+    """The pretrain preset for the game and machine with the command line's changes."""
+    game = engine.get_game(args.game).name
+    sections = {"expert": ExpertConfig, "pretrain": PretrainConfig}
+    return _changed(pretrain_preset(game, _gpu(args)), args, sections, {})
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
@@ -106,7 +156,6 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
     import torch
 
-    engine.get_game(args.game)
     torch.set_num_threads(args.threads)
     requested, changed = config_from_args(args)
     config = resolve_run_config(args.run_dir, requested, changed)
@@ -146,10 +195,8 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
             return f"~{remaining / 60:.0f} min left"
         return "until stopped (Ctrl-C)"
 
-    columns = (SpinnerColumn(), TextColumn("gen {task.fields[generation]}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
     last = {"loss": "-", "buffer": 0}
-    with Progress(*columns, console=console, transient=False) as progress:
+    with progress_bar(console, "gen {task.fields[generation]}") as progress:
         task = progress.add_task("self-play", total=config.selfplay.games_per_generation,
                                  generation=run.generation + 1, detail="starting")
 
@@ -169,11 +216,7 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
             if "gating_accepted" in row:
                 gate = (f", gating {'accepted' if row['gating_accepted'] else 'rejected'} "
                         f"(score {row['gating_score']:.0%} in {row['gating_games']} games)")
-            optimal = ""
-            if "optimal_moves_net" in row:
-                optimal = (f", optimal moves (exact / result) net {row['optimal_moves_net']:.1%} / "
-                           f"{row.get('optimal_result_net', float('nan')):.1%}, search "
-                           f"{row['optimal_moves_search']:.1%} / {row.get('optimal_result_search', float('nan')):.1%}")
+            optimal = f", {optimal_text(row)}" if "optimal_moves_net" in row else ""
             progress.console.print(
                 f"generation {row['generation']}: loss {row['loss']:.3f} (policy {row['policy_loss']:.3f}, "
                 f"value {row['value_loss']:.3f}), {row['positions_per_s']:.0f} pos/s, "
@@ -184,6 +227,92 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
         run.run(generations=args.generations, minutes=args.minutes,
                 on_progress=on_progress, on_generation=on_generation)
     console.print(f"stopped after generation {run.generation}; checkpoints in {run.paths.checkpoints}")
+    return 0
+
+
+def optimal_text(row: dict) -> str:
+    """The solved-set evaluation of ``row`` in words."""
+    return (f"optimal moves (exact / result) net {row['optimal_moves_net']:.1%} / "
+            f"{row.get('optimal_result_net', float('nan')):.1%}, search "
+            f"{row['optimal_moves_search']:.1%} / {row.get('optimal_result_search', float('nan')):.1%}")
+
+
+def progress_bar(console: Console, label: str) -> Progress:
+    """A progress display: ``label`` (may use task fields), bar, count, ``detail`` field, time."""
+    return Progress(SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=False)
+
+
+def run_pretrain(args: argparse.Namespace, console: Console) -> int:
+    import torch
+
+    from selfplay.loop import read_metrics, resolve_run_config
+    from selfplay.pretrain import PretrainRun, load_expert_data
+
+    if args.games < 2:
+        raise ValueError("--games must be at least 2 (one to train on, one to validate)")
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    torch.set_num_threads(args.threads)
+    requested, changed = pretrain_config_from_args(args)
+    config = resolve_run_config(args.run_dir, requested, changed)
+    run = PretrainRun(args.run_dir, config, log=console.print)
+    expert = config.expert
+    console.print(f"[bold]{config.game}[/] pretraining {config.net} on {run.device} from the {expert.expert} expert: "
+                  f"{args.games:,} games, random openings of {expert.opening_min}-{expert.opening_max} moves, "
+                  f"{expert.policy_target} policy targets; run dir {args.run_dir}")
+
+    with progress_bar(console, "expert games") as progress:
+        task = progress.add_task("expert games", total=args.games, detail="starting")
+
+        def on_game(stats) -> None:
+            done = stats.games_before + stats.games
+            rate = stats.games / stats.seconds if stats.seconds else 0.0
+            left = f"~{(args.games - done) / rate / 60:.0f} min left" if rate else ""
+            progress.update(task, completed=done,
+                            detail=f"{rate:.2f} games/s {stats.positions / max(stats.seconds, 1e-9):.0f} pos/s, "
+                                   f"{stats.dropped} dropped {left}")
+
+        stats = run.generate(args.games, args.workers, on_game)
+    if stats.games:
+        console.print(f"expert games: {stats.games:,} played in {stats.seconds:.0f} s "
+                      f"({stats.games / stats.seconds:.2f} games/s, {stats.positions / stats.seconds:.0f} labelled "
+                      f"positions/s), {stats.dropped} positions dropped as evaluation positions")
+
+    data = load_expert_data(run.spec, run.paths.games, args.games, config.pretrain.validation_share, config.seed)
+    console.print(f"data: {data.games:,} games ({data.validation_games:,} held out): {len(data.train):,} training "
+                  f"and {len(data.legal):,} validation positions; {data.dropped:,} evaluation positions left out")
+    console.print(f"TensorBoard: tensorboard --logdir {args.run_dir.parent if args.run_dir.parent != Path('') else '.'}")
+    with progress_bar(console, "epoch {task.fields[epoch]}") as progress:
+        task = progress.add_task("training", total=None, epoch=1, detail="")
+
+        def on_step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        def on_epoch(row: dict) -> None:
+            best = " (best)" if row["best_epoch"] == row["epoch"] else ""
+            progress.console.print(
+                f"epoch {row['epoch']}: train loss {row['loss']:.3f}, validation loss {row['val_loss']:.3f}, "
+                f"accuracy {row['val_policy_accuracy']:.1%}, value MSE {row['val_value_mse']:.3f}{best}, "
+                f"{row['seconds']:.0f} s")
+            progress.reset(task, total=None, epoch=row["epoch"] + 1, detail="")
+
+        state = run.train(data, on_step, on_epoch)
+        progress.remove_task(task)
+
+    best = next((row for row in read_metrics(run.paths, "epoch") if row["epoch"] == state["best_epoch"]), {})
+    evaluation = run.evaluate(state["best_epoch"])
+    if evaluation:
+        console.print(f"best network (epoch {state['best_epoch']}) on solved positions: {optimal_text(evaluation)}")
+    run.write_summary({
+        "expert": expert.expert, "games": data.games, "validation_games": data.validation_games,
+        "training_positions": len(data.train), "validation_positions": len(data.legal),
+        "dropped_evaluation_positions": data.dropped, "best_epoch": state["best_epoch"],
+        "epochs": state["epoch"], **{key: value for key, value in best.items() if key.startswith("val_")},
+        **evaluation,
+    })
+    console.print(f"best network: {run.paths.best} (validation accuracy {best.get('val_policy_accuracy', 0):.1%}); "
+                  f"continue by self-play: selfplay train --init {args.run_dir} --run-dir NEW_DIR")
     return 0
 
 
@@ -199,17 +328,29 @@ STATUS_COLUMNS = [
 ]
 
 
+PRETRAIN_COLUMNS = [
+    ("epoch", "epoch", "{:d}"), ("loss", "loss", "{:.3f}"), ("val_loss", "val loss", "{:.3f}"),
+    ("val_policy_accuracy", "val acc", "{:.1%}"), ("val_value_mse", "val MSE", "{:.3f}"), ("learning_rate", "lr", "{:.4f}"),
+    ("best_epoch", "best", "{:d}"), ("seconds", "seconds", "{:.0f}"),
+]
+
+
 ACTOR_KEY = re.compile(r"^actor(\d+)_games$")
 
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.loop import RunPaths, read_metrics, read_run_config
+    from selfplay.loop import RunPaths, read_any_config, read_metrics
 
     paths = RunPaths(args.run_dir)
-    config = read_run_config(paths)
-    rows = read_metrics(paths)
-    table = Table(title=f"{args.run_dir}: {config.game} {config.net}, {len(rows)} generations")
-    present = [c for c in STATUS_COLUMNS if any(c[0] in row for row in rows)] or STATUS_COLUMNS[:1]
+    config = read_any_config(paths)
+    if isinstance(config, PretrainRunConfig):
+        columns, rows = PRETRAIN_COLUMNS, read_metrics(paths, "epoch")
+        title = f"{args.run_dir}: {config.game} {config.net} pretrained on the {config.expert.expert} expert, {len(rows)} epochs"
+    else:
+        columns, rows = STATUS_COLUMNS, read_metrics(paths)
+        title = f"{args.run_dir}: {config.game} {config.net}, {len(rows)} generations"
+    table = Table(title=title)
+    present = [c for c in columns if any(c[0] in row for row in rows)] or columns[:1]
     for _, title, _ in present:
         table.add_column(title, justify="right")
     for row in rows:
@@ -242,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return run_train(args, console)
+        if args.command == "pretrain":
+            return run_pretrain(args, console)
         return run_status(args, console)
     except (engine.UnknownGameError, RunError, CheckpointError, ShardError, ValueError, OSError) as error:
         print(f"selfplay: error: {error}", file=sys.stderr)

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 from mcts import MCTSConfig
@@ -63,6 +64,12 @@ class TrainConfig:
     """Replay window while the run is young (positions)."""
     window_max: int = 400_000
     """Largest replay window (positions)."""
+    expert_mix: float = 0.0
+    """Share of each training batch drawn from the expert positions of the --init run (a
+    'selfplay pretrain' run directory) in generation 1; 0: self-play data only."""
+    expert_mix_decay: float = 0.9
+    """The expert share is expert_mix * expert_mix_decay ** (generation - 1): 0.9 halves it
+    every 6.6 generations; 1 keeps it constant."""
 
     def __post_init__(self):
         _require(self.batch_size >= 1, "batch_size must be at least 1")
@@ -71,6 +78,12 @@ class TrainConfig:
         _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
         _require(self.weight_decay >= 0.0, "weight_decay must not be negative")
         _require(1 <= self.window_min <= self.window_max, "need 1 <= window_min <= window_max")
+        _require(0.0 <= self.expert_mix <= 1.0, "expert_mix must lie in [0, 1]")
+        _require(0.0 < self.expert_mix_decay <= 1.0, "expert_mix_decay must lie in (0, 1]")
+
+    def expert_share(self, generation: int) -> float:
+        """Share of expert positions in the training batches of ``generation`` (1, 2, ...)."""
+        return self.expert_mix * self.expert_mix_decay ** (generation - 1)
 
 
 @dataclass(frozen=True)
@@ -94,15 +107,13 @@ class GatingConfig:
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class CommonConfig:
+    """What every run directory's config holds (self-play and pretraining alike)."""
+
     game: str = "connect4"
     """Game name from the engine registry."""
     net: str = "b6c64"
     """Network shape, blocks x channels."""
-    mcts: MCTSConfig = field(default_factory=MCTSConfig)
-    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    gating: GatingConfig = field(default_factory=GatingConfig)
     seed: int = 0
     """Seeds self-play, sampling and initial weights."""
     device: str = "auto"
@@ -111,6 +122,10 @@ class RunConfig:
     """Solved positions scored per generation (Connect Four; 0 turns it off)."""
     eval_simulations: int = 800
     """Simulations of the with-search evaluation."""
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ()
+    """Nested settings a config.json of this kind must have."""
+    KIND: ClassVar[str] = ""
 
     def __post_init__(self):
         import engine
@@ -127,22 +142,109 @@ class RunConfig:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
+    def from_json(cls, text: str):
+        """The config saved as ``text``; nested settings missing from older files take their defaults."""
         data = json.loads(text)
-        if not isinstance(data, dict) or not {"mcts", "selfplay", "train"} <= data.keys():
-            raise ValueError("not a run config (an object with mcts, selfplay and train settings)")
-        return cls(
-            **{k: v for k, v in data.items() if k not in ("mcts", "selfplay", "train", "gating")},
-            mcts=MCTSConfig(**data["mcts"]),
-            selfplay=SelfPlayConfig(**data["selfplay"]),
-            train=TrainConfig(**data["train"]),
-            gating=GatingConfig(**data.get("gating", {})),  # runs from before gating existed
-        )
+        if not isinstance(data, dict) or not set(cls.SECTIONS) <= data.keys():
+            raise ValueError(f"not a {cls.KIND} config (an object with {', '.join(cls.SECTIONS)} settings)")
+        nested = {f.name: f.default_factory for f in dataclasses.fields(cls)
+                  if f.default_factory is not dataclasses.MISSING}
+        return cls(**{key: nested[key](**value) if key in nested else value for key, value in data.items()})
 
     def save(self, path: Path) -> None:
         tmp = Path(path).with_suffix(".tmp")
         tmp.write_text(self.to_json())
         tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class RunConfig(CommonConfig):
+    """A self-play run (``selfplay train``)."""
+
+    mcts: MCTSConfig = field(default_factory=MCTSConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    gating: GatingConfig = field(default_factory=GatingConfig)  # absent from runs made before gating
+    init: str = ""
+    """Checkpoint whose network is generation 0 (absolute path; a pretrain run's best.pt), or
+    empty for random weights."""
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ("mcts", "selfplay", "train")
+    KIND: ClassVar[str] = "run"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _require(self.train.expert_mix == 0.0 or bool(self.init),
+                 "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    expert: str = "solver"
+    """Who plays the expert games: solver (exact play: connect4, tictactoe), sgf:PATH (files of
+    game records) or gtp:"COMMAND" (an external engine); the last two are not built yet."""
+    opening_min: int = 4
+    """Fewest random moves that open an expert game; they are not labelled (they only make
+    the games differ), the expert plays and labels every position after them."""
+    opening_max: int = 10
+    """Most random opening moves: each game draws their number uniformly from
+    [opening_min, opening_max] (Connect Four's solver takes seconds per position before ply 8)."""
+    policy_target: str = "optimal"
+    """optimal: uniform over the moves of the best solved score; softmax: exp(score / T) over
+    the legal moves, T = policy_temperature. The expert plays moves drawn from its target."""
+    policy_temperature: float = 1.0
+    """T of the softmax target, in score units (Connect Four: a move that wins one move later,
+    or loses one move sooner, weighs e^(-1/T) times as much)."""
+
+    def __post_init__(self):
+        from selfplay.experts import parse_expert
+
+        parse_expert(self.expert)  # ValueError names the known sources
+        _require(0 <= self.opening_min <= self.opening_max, "need 0 <= opening_min <= opening_max")
+        _require(self.policy_target in POLICY_TARGETS,
+                 f"policy_target must be {' or '.join(POLICY_TARGETS)}, not '{self.policy_target}'")
+        _require(self.policy_temperature > 0.0, "policy_temperature must be positive")
+
+
+POLICY_TARGETS = ("optimal", "softmax")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    validation_share: float = 0.05
+    """Share of the games (whole games, so no game has positions on both sides) held out to
+    measure accuracy and stop early."""
+    batch_size: int = 256
+    """Positions per training step."""
+    learning_rate: float = 0.02
+    """Initial SGD learning rate (momentum 0.9); a cosine takes it to 10% over max_epochs."""
+    weight_decay: float = 1e-4
+    """L2 penalty on the weights."""
+    max_epochs: int = 40
+    """Most passes over the training positions."""
+    patience: int = 3
+    """Stop after this many epochs without a lower validation loss (policy cross-entropy +
+    value MSE); the checkpoint of the best epoch is kept."""
+
+    def __post_init__(self):
+        _require(0.0 < self.validation_share < 1.0, "validation_share must lie in (0, 1)")
+        _require(self.batch_size >= 1, "batch_size must be at least 1")
+        _require(self.learning_rate > 0.0, "learning_rate must be positive")
+        _require(self.weight_decay >= 0.0, "weight_decay must not be negative")
+        _require(self.max_epochs >= 1, "max_epochs must be at least 1")
+        _require(self.patience >= 1, "patience must be at least 1")
+
+
+@dataclass(frozen=True)
+class PretrainRunConfig(CommonConfig):
+    """A supervised bootstrap run (``selfplay pretrain``): how its expert data is made and how
+    the network learns it. The number of games is not a setting: a run can be extended."""
+
+    expert: ExpertConfig = field(default_factory=ExpertConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+
+    SECTIONS: ClassVar[tuple[str, ...]] = ("expert", "pretrain")
+    KIND: ClassVar[str] = "pretrain run"
 
 
 def preset(game: str, gpu: bool) -> RunConfig:
@@ -179,3 +281,15 @@ def preset(game: str, gpu: bool) -> RunConfig:
             eval_positions=200,
         )
     raise ValueError(f"no training preset for '{game}'")
+
+
+def pretrain_preset(game: str, gpu: bool) -> PretrainRunConfig:
+    """Pretraining settings whose network is the one ``preset`` gives self-play, so that
+    ``selfplay train --init`` continues from it with the same shape."""
+    run = preset(game, gpu)
+    common = {name: getattr(run, name) for name in ("game", "net", "eval_positions", "eval_simulations")}
+    if game == "tictactoe":
+        # From the empty board on: the solver is instant here, and the empty board is a position to learn.
+        return PretrainRunConfig(**common, expert=ExpertConfig(opening_min=0, opening_max=4),
+                                 pretrain=PretrainConfig(batch_size=128, learning_rate=0.1, max_epochs=30))
+    return PretrainRunConfig(**common, pretrain=PretrainConfig(batch_size=run.train.batch_size))

@@ -1,8 +1,9 @@
 """Command-line flags generated from the config dataclasses.
 
-Every field of ``MCTSConfig``, ``SelfPlayConfig`` and ``TrainConfig`` becomes
-a kebab-case flag whose help is the field's docstring, so a new setting is a
-new flag with no second place to edit.
+Every field of ``MCTSConfig``, ``SelfPlayConfig``, ``TrainConfig``,
+``GatingConfig``, ``ExpertConfig`` and ``PretrainConfig`` becomes a kebab-case
+flag whose help is the field's docstring, so a new setting is a new flag with
+no second place to edit.
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
         if field.name in skip:
             continue
         default = field.default
-        kind: Any = {bool: _parse_bool, int: int, float: float}.get(type(default), _optional_float)
+        kind: Any = {bool: _parse_bool, int: int, float: float, str: str}.get(type(default), _optional_float)
         # A bare boolean flag (--gating) means true; --gating false turns it off.
         bare = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
         group.add_argument(
             "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind, **bare,
-            default=None, metavar=type(default).__name__.upper() if default is not None else "FLOAT",
+            default=None, metavar={str: "TEXT"}.get(type(default), type(default).__name__.upper())
+            if default is not None else "FLOAT",
             # argparse %-formats help strings: escape the docstrings' own percent signs
             help=f"{docs.get(field.name, '')} (default: the preset's; base value {default})".replace("%", "%%"),
         )

@@ -20,6 +20,12 @@ Who plays the games is the backend's business (``selfplay.backends``): in this
 process by default, or N Ray actors (``selfplay.ray_backend``) that write
 ``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space per actor, into the
 same folder. The loop, the buffer and the trainer are the same either way.
+
+AlphaGo's recipe (stage 2 after the supervised stage 1, ``selfplay.pretrain``):
+``init`` (``--init RUN_DIR``) makes generation 0 the network of that run's
+``best.pt``, and ``expert_mix`` (``--expert-mix SHARE``) draws
+``round(batch_size * SHARE * expert_mix_decay ** (generation - 1))`` positions
+of every training batch from its expert shards (logged as ``expert_share``).
 """
 
 from __future__ import annotations
@@ -34,13 +40,14 @@ import numpy as np
 import torch
 
 import engine
-from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
+from engine.spec import GameSpec
+from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import CheckpointError
 from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
-from selfplay.buffer import ReplayBuffer, WindowConfig
-from selfplay.config import RunConfig
-from selfplay.evaluation import connect4_data_dir, load_solved_positions, optimal_move_shares
-from selfplay.shards import generation_prefix, read_shard, shard_paths
+from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
+from selfplay.config import CommonConfig, PretrainRunConfig, RunConfig
+from selfplay.evaluation import SolvedPositions, connect4_data_dir, load_solved_positions, optimal_move_shares
+from selfplay.shards import expert_shard_paths, generation_prefix, read_shard, shard_paths
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
 
@@ -84,8 +91,9 @@ class RunPaths:
         return self.checkpoints / f"gen{generation:05d}.pt"
 
 
-def read_metrics(paths: RunPaths) -> list[dict]:
-    """One dict per completed generation (the last line wins for a generation redone after a kill)."""
+def read_metrics(paths: RunPaths, key: str = "generation") -> list[dict]:
+    """One dict per completed generation (pretrain runs: ``key="epoch"``), the last line
+    winning for one redone after a kill."""
     if not paths.metrics.exists():
         return []
     rows = {}
@@ -94,29 +102,44 @@ def read_metrics(paths: RunPaths) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by a kill
-        rows[row["generation"]] = row
+        rows[row[key]] = row
     return [rows[g] for g in sorted(rows)]
 
 
-def read_run_config(paths: RunPaths) -> RunConfig:
-    """The saved config of a run; RunError names the file when it is missing or malformed."""
+def read_any_config(paths: RunPaths) -> CommonConfig:
+    """The saved config of a self-play (RunConfig) or pretrain (PretrainRunConfig) run;
+    RunError names the file when it is missing or malformed."""
     if not paths.config.exists():
         raise RunError(f"{paths.root} is not a run directory (no config.json)")
     try:
-        return RunConfig.from_json(paths.config.read_text())
+        text = paths.config.read_text()
+        kind = PretrainRunConfig if set(PretrainRunConfig.SECTIONS) <= json.loads(text).keys() else RunConfig
+        return kind.from_json(text)
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise RunError(f"{paths.config}: unreadable run config ({error})") from None
 
 
-def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) -> RunConfig:
-    """The config of a new run, or the saved one of an existing run.
+def read_run_config(paths: RunPaths, kind: type = RunConfig):
+    """The saved config of a run of ``kind`` (RunConfig: self-play; PretrainRunConfig); RunError
+    when there is none, it is malformed, or the directory holds the other kind of run."""
+    config = read_any_config(paths)
+    if isinstance(config, kind):
+        return config
+    if isinstance(config, PretrainRunConfig):
+        raise RunError(f"{paths.root} is a pretrain run; continue it by self-play with "
+                       f"'selfplay train --init {paths.root} --run-dir NEW_DIR'")
+    raise RunError(f"{paths.root} is a self-play run, not a pretrain run; pretrain in a new --run-dir")
+
+
+def resolve_run_config(run_dir: Path, requested: CommonConfig, overridden: bool) -> CommonConfig:
+    """The config of a new run, or the saved one of an existing run (of the same kind as ``requested``).
 
     Resuming with settings that differ from the saved ones is refused: a run's
     data and checkpoints only make sense under one config.
     """
     paths = RunPaths(Path(run_dir))
     if paths.config.exists():
-        saved = read_run_config(paths)
+        saved = read_run_config(paths, type(requested))
         if saved.game != requested.game:
             raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
         if overridden and saved != requested:
@@ -124,6 +147,54 @@ def resolve_run_config(run_dir: Path, requested: RunConfig, overridden: bool) ->
                            "resume it without changing settings, or use a new --run-dir")
         return saved
     return requested
+
+
+def init_checkpoint(path: Path) -> Path:
+    """The checkpoint ``--init PATH`` names: a checkpoint file, or a run directory's
+    ``checkpoints/best.pt`` (a pretrain run's best validation epoch; a gated run's best
+    network), else its ``latest.pt``. RunError when there is none."""
+    path = Path(path)
+    if path.is_dir():
+        paths = RunPaths(path)
+        for candidate in (paths.best, paths.latest):
+            if candidate.exists():
+                return candidate
+        raise RunError(f"--init {path}: the directory holds no checkpoints/best.pt or latest.pt")
+    if not path.exists():
+        raise RunError(f"--init {path}: no such run directory or checkpoint file")
+    return path
+
+
+def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
+    """Every expert position of a pretrain run directory (``games/expert-*.npz``), for --expert-mix."""
+    shards = [read_shard(path) for path in expert_shard_paths(RunPaths(Path(run_dir)).games)]
+    if not sum(shard.num_positions for shard in shards):
+        raise RunError(f"--expert-mix: {run_dir} holds no expert positions (games/expert-*.npz); "
+                       "give --init a 'selfplay pretrain' run directory")
+    for shard in shards:
+        if shard.game != spec.name:
+            raise RunError(f"--expert-mix: {shard.path} holds {shard.game} positions, not {spec.name}")
+    return Positions.of_shards(shards)
+
+
+def load_eval_positions(config: CommonConfig, log: Callable[[str], None]) -> SolvedPositions | None:
+    """The solved positions a Connect Four run is scored on, or None (another game, turned off, no data)."""
+    if config.game != "connect4" or config.eval_positions == 0:
+        return None
+    if connect4_data_dir() is None:
+        log("note: shared/data/connect4 not found; the optimal-move evaluation is off")
+        return None
+    return load_solved_positions(limit=config.eval_positions)
+
+
+def solved_set_metrics(evaluator, positions: SolvedPositions, simulations: int) -> dict:
+    """Shares of optimal moves of the network alone and with ``simulations`` of search. The
+    optimal_moves_* keys judge exact scores (the older, stricter figure); optimal_result_*
+    judge only the game-theoretic result."""
+    net_exact, net_result = optimal_move_shares(evaluator, positions)
+    search_exact, search_result = optimal_move_shares(evaluator, positions, simulations=simulations)
+    return {"optimal_moves_net": net_exact, "optimal_moves_search": search_exact,
+            "optimal_result_net": net_result, "optimal_result_search": search_result}
 
 
 class TrainingRun:
@@ -139,6 +210,11 @@ class TrainingRun:
         self.log = log
         self.spec = engine.get_game(config.game)
         self.device = resolve_device(config.device)
+        # What --init and --expert-mix read is checked before the run directory is written.
+        init_weights = self._init_weights()
+        self.experts = (load_expert_positions(Path(config.init), self.spec)
+                        if config.train.expert_mix > 0 else None)
+        """The --init run's expert positions that --expert-mix mixes into training batches."""
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.paths.config.exists():
@@ -149,7 +225,7 @@ class TrainingRun:
         self.generation = 0
         self.train_steps = 0
         self.best_generation = 0
-        self._resume()
+        self._resume(init_weights)
         # The self-play network: the newest one (AlphaZero), or with gating the best so far.
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
         if config.gating.gating:
@@ -157,18 +233,30 @@ class TrainingRun:
         train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
-        self.eval_positions = None
-        if config.game == "connect4" and config.eval_positions > 0:
-            if connect4_data_dir() is None:
-                self.log("note: shared/data/connect4 not found; the optimal-move evaluation is off")
-            else:
-                self.eval_positions = load_solved_positions(limit=config.eval_positions)
+        self.eval_positions = load_eval_positions(config, self.log)
 
     # ---- checkpoints -----------------------------------------------------------
 
-    def _resume(self) -> None:
+    def _init_weights(self) -> dict | None:
+        """The --init network's weights when this is a new run that has one; else None."""
+        if not self.config.init or self.paths.latest.exists():
+            return None
+        try:
+            checkpoint = load_checkpoint(init_checkpoint(Path(self.config.init)), game=self.spec.name)
+        except CheckpointError as error:
+            raise RunError(f"cannot start from --init: {error}") from None
+        if checkpoint.config != NetConfig.from_name(self.config.net):
+            raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, "
+                           f"the run config says {self.config.net}")
+        return checkpoint.model.state_dict()
+
+    def _resume(self, init_weights: dict | None) -> None:
         if not self.paths.latest.exists():
-            self._save_checkpoint()  # generation 0: the initial random network
+            # Generation 0: the --init network (AlphaGo's stage 2 starts from stage 1), or random weights.
+            if init_weights is not None:
+                self.model.load_state_dict(init_weights)
+                self.log(f"generation 0 is the network of {self.config.init}")
+            self._save_checkpoint()
             return
         try:
             checkpoint = load_checkpoint(self.paths.latest, game=self.spec.name, map_location=self.device)
@@ -250,7 +338,7 @@ class TrainingRun:
         rng = np.random.default_rng([self.config.seed, generation, 1 << 30])
         totals: dict[str, float] = {}
         for _ in range(cfg.steps_per_generation):
-            metrics = train_step(self.model, self.optimizer, self.buffer.sample(cfg.batch_size, rng), self.device)
+            metrics = train_step(self.model, self.optimizer, self.training_batch(generation, rng), self.device)
             for key, value in metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             self.train_steps += 1
@@ -258,7 +346,19 @@ class TrainingRun:
             self.evaluator.load_weights(self.model.state_dict())
         means = {key: value / cfg.steps_per_generation for key, value in totals.items()}
         means.update(learning_rate=lr, buffer_positions=len(self.buffer), total_positions=self.buffer.total_positions)
+        if self.experts is not None:
+            means["expert_share"] = cfg.expert_share(generation)
         return means
+
+    def training_batch(self, generation: int, rng: np.random.Generator) -> Batch:
+        """A batch from the replay window; with --expert-mix, round(batch_size * expert share)
+        of its positions come from the --init run's expert data instead."""
+        cfg = self.config.train
+        experts = round(cfg.batch_size * cfg.expert_share(generation)) if self.experts is not None else 0
+        if not experts:
+            return self.buffer.sample(cfg.batch_size, rng)
+        positions = Positions.concat([self.buffer.draw(cfg.batch_size - experts, rng), self.experts.draw(experts, rng)])
+        return augmented_batch(self.spec, positions, rng)
 
     def gate(self, generation: int) -> dict:
         """AlphaGo Zero's gate: the trained candidate plays the best network (SPRT);
@@ -293,13 +393,7 @@ class TrainingRun:
     def evaluate(self) -> dict:
         if self.eval_positions is None:
             return {}
-        # The optimal_moves_* keys judge exact scores (the older, stricter figure);
-        # optimal_result_* judge only the game-theoretic result.
-        net_exact, net_result = optimal_move_shares(self.evaluator, self.eval_positions)
-        search_exact, search_result = optimal_move_shares(
-            self.evaluator, self.eval_positions, simulations=self.config.eval_simulations)
-        return {"optimal_moves_net": net_exact, "optimal_moves_search": search_exact,
-                "optimal_result_net": net_result, "optimal_result_search": search_result}
+        return solved_set_metrics(self.evaluator, self.eval_positions, self.config.eval_simulations)
 
     # ---- the loop ----------------------------------------------------------------
 

@@ -11,8 +11,22 @@ Per game (G rows): ``lengths`` (moves played), ``results`` (+1 first player
 won, 0 draw, -1 lost), ``resign_disabled`` (bool: the game was not allowed to
 resign), ``resigned`` (bool), ``would_resign`` (bool: a no-resign game in which
 a player fell below the resignation threshold), ``false_resign`` (bool: such
-a game that this player still did not lose).
-Plus ``generation`` (int) and ``game`` (name).
+a game that this player still did not lose), ``dropped`` (int: expert data's
+labelled positions left out because they are evaluation positions; 0 in
+self-play, and in shards from before it existed).
+Plus ``generation`` (int), ``game`` (name) and ``source`` ("selfplay", or the
+expert that played the games, e.g. "solver"; shards from before it existed
+read as "selfplay").
+
+Expert data (``selfplay.experts``, the supervised bootstrap) uses the same
+layout, in shards named ``expert-KKKKK.npz`` that the self-play buffer never
+reads, with two differences: ``outcomes`` are per-position value targets (an
+exact solver's result for the side to move, which differs from the game's
+result after a move that was not optimal), and an optional
+
+    scores    [P, A] float32  an exact solver's score of every move (NaN: illegal)
+
+lets validation judge a move by its score whatever the policy target was.
 
 Files are ``.npz`` written to a temporary name and renamed, so a shard is
 either complete or absent: a killed run never leaves half a shard.
@@ -29,6 +43,8 @@ from pathlib import Path
 import numpy as np
 
 SHARD_SUFFIX = ".npz"
+EXPERT_PREFIX = "expert-"
+SELFPLAY_SOURCE = "selfplay"
 
 
 @dataclass
@@ -45,10 +61,17 @@ class GameRecord:
     """+1 first player won, 0 draw, -1 first player lost."""
     length: int
     """Moves played in the game (recorded or not)."""
+    values: np.ndarray | None = None
+    """[T] float32: value targets for the side to move at each position (expert data: the
+    solved result); None: the game's result, ``players * result`` (self-play's z)."""
+    scores: np.ndarray | None = None
+    """[T, A] float32: exact scores of every move (NaN where illegal), when an exact solver played."""
     resign_disabled: bool = False
     resigned: bool = False
     would_resign: bool = False
     false_resign: bool = False
+    dropped: int = 0
+    """Labelled positions left out of ``states`` because they are evaluation positions."""
 
 
 @dataclass
@@ -65,6 +88,11 @@ class Shard:
     false_resign: np.ndarray
     generation: int
     game: str
+    dropped: np.ndarray
+    """[G] int32 (see the module docstring)."""
+    source: str = SELFPLAY_SOURCE
+    scores: np.ndarray | None = None
+    """[P, A] float32, or None (see the module docstring)."""
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -77,14 +105,20 @@ class Shard:
 
 
 def shard_from_games(games: list[GameRecord], generation: int, game: str,
-                     num_actions: int, state_size: int) -> Shard:
-    """Pack finished games into one shard (outcomes seen from each position's side to move)."""
+                     num_actions: int, state_size: int, source: str = SELFPLAY_SOURCE) -> Shard:
+    """Pack finished games into one shard (outcomes seen from each position's side to move).
+
+    The games of one shard either all carry ``scores`` or none does."""
     states = [g.states for g in games if len(g.states)]
+    has_scores = [g.scores is not None for g in games]
+    if any(has_scores) and not all(has_scores):
+        raise ValueError("games with and without solver scores cannot share a shard")
     return Shard(
         states=np.concatenate(states) if states else np.zeros((0, state_size), np.int64),
         policies=(np.concatenate([g.policies for g in games if len(g.states)])
                   if states else np.zeros((0, num_actions), np.float32)),
-        outcomes=np.concatenate([g.players.astype(np.float32) * g.result for g in games]).astype(np.float32),
+        outcomes=np.concatenate([g.players.astype(np.float32) * g.result if g.values is None else g.values
+                                 for g in games]).astype(np.float32),
         game_ids=np.concatenate([np.full(len(g.states), i, np.int32) for i, g in enumerate(games)]),
         lengths=np.array([g.length for g in games], np.int32),
         results=np.array([g.result for g in games], np.int8),
@@ -92,8 +126,12 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
         resigned=np.array([g.resigned for g in games], np.bool_),
         would_resign=np.array([g.would_resign for g in games], np.bool_),
         false_resign=np.array([g.false_resign for g in games], np.bool_),
+        dropped=np.array([g.dropped for g in games], np.int32),
         generation=generation,
         game=game,
+        source=source,
+        scores=(np.concatenate([g.scores for g in games]).astype(np.float32).reshape(-1, num_actions)
+                if games and all(has_scores) else None),
     )
 
 
@@ -109,7 +147,9 @@ def write_shard(shard: Shard, path: Path) -> None:
                 game_ids=shard.game_ids, lengths=shard.lengths, results=shard.results,
                 resign_disabled=shard.resign_disabled, resigned=shard.resigned,
                 would_resign=shard.would_resign, false_resign=shard.false_resign, generation=np.int64(shard.generation),
-                game=np.str_(shard.game),
+                game=np.str_(shard.game), source=np.str_(shard.source),
+                dropped=shard.dropped,
+                **({} if shard.scores is None else {"scores": shard.scores}),
             )
             handle.flush()
             os.fsync(handle.fileno())
@@ -134,7 +174,9 @@ def read_shard(path: Path) -> Shard:
             game_ids=fields["game_ids"], lengths=fields["lengths"], results=fields["results"],
             resign_disabled=fields["resign_disabled"], resigned=fields["resigned"],
             would_resign=fields["would_resign"], false_resign=fields["false_resign"], generation=int(fields["generation"]),
-            game=str(fields["game"]), path=Path(path),
+            game=str(fields["game"]), source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"),
+            dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
+            path=Path(path),
         )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ShardError(f"{path}: not a readable replay shard ({error})") from None
@@ -146,6 +188,17 @@ def shard_paths(games_dir: Path) -> list[Path]:
     if not games_dir.is_dir():
         return []
     return sorted(p for p in games_dir.glob(f"gen*{SHARD_SUFFIX}"))
+
+
+def expert_shard_paths(games_dir: Path) -> list[Path]:
+    """Expert shards (``expert-KKKKK.npz``) in ``games_dir``, in the order their games were played."""
+    games_dir = Path(games_dir)
+    return sorted(games_dir.glob(f"{EXPERT_PREFIX}*{SHARD_SUFFIX}")) if games_dir.is_dir() else []
+
+
+def expert_shard_name(index: int) -> str:
+    """``expert-KKKKK.npz``: the ``index``-th expert shard of a run."""
+    return f"{EXPERT_PREFIX}{index:05d}{SHARD_SUFFIX}"
 
 
 def shard_name(generation: int, index: int, actor: int | None = None) -> str:

@@ -22,6 +22,20 @@ def learning_rate_at(generation: int, initial: float, decay_generations: int) ->
     return initial * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
+def _forward_losses(model: torch.nn.Module, batch: Batch, device: torch.device):
+    """(logits [B, A], log-probabilities [B, A], target policies [B, A], policy cross-entropy,
+    value MSE) of ``batch`` as tensors on ``device``; bf16 autocast on CUDA."""
+    planes = torch.from_numpy(np.ascontiguousarray(batch.planes)).to(device, non_blocking=True)
+    target_policy = torch.from_numpy(np.ascontiguousarray(batch.policies)).to(device, non_blocking=True)
+    target_value = torch.from_numpy(np.ascontiguousarray(batch.values)).to(device, non_blocking=True)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        logits, values = model(planes)
+    log_probs = F.log_softmax(logits.float(), dim=1)
+    policy_loss = -(target_policy * log_probs).sum(dim=1).mean()
+    value_loss = F.mse_loss(values.float(), target_value)
+    return logits.float(), log_probs, target_policy, policy_loss, value_loss
+
+
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
                device: torch.device | str = "cpu") -> dict[str, float]:
     """One gradient step on policy cross-entropy + value MSE (weight decay is in the optimizer).
@@ -32,14 +46,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
     """
     device = torch.device(device)
     model.train()
-    planes = torch.from_numpy(np.ascontiguousarray(batch.planes)).to(device, non_blocking=True)
-    target_policy = torch.from_numpy(np.ascontiguousarray(batch.policies)).to(device, non_blocking=True)
-    target_value = torch.from_numpy(np.ascontiguousarray(batch.values)).to(device, non_blocking=True)
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        logits, values = model(planes)
-    log_probs = F.log_softmax(logits.float(), dim=1)
-    policy_loss = -(target_policy * log_probs).sum(dim=1).mean()
-    value_loss = F.mse_loss(values.float(), target_value)
+    logits, log_probs, target_policy, policy_loss, value_loss = _forward_losses(model, batch, device)
     loss = policy_loss + value_loss
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -54,3 +61,30 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
         "policy_entropy": entropy.item(),
         "policy_accuracy": agreement.item(),
     }
+
+
+@torch.no_grad()
+def validation_metrics(model: torch.nn.Module, batch: Batch, legal: np.ndarray, correct: np.ndarray,
+                       device: torch.device | str = "cpu", chunk: int = 4096) -> dict[str, float]:
+    """Held-out figures of ``model`` (eval mode) on ``batch`` (B positions, no augmentation).
+
+    legal [B, A] bool: the legal moves; correct [B, A] bool: the moves that count as right
+    (an exact expert's optimal moves). Returns the losses (``loss`` = policy cross-entropy +
+    value MSE, what training minimises), ``policy_accuracy`` (share of positions whose best
+    legal logit is a correct move) and ``value_mse``. Evaluated ``chunk`` positions at a time.
+    """
+    device = torch.device(device)
+    model.eval()
+    sums = {"policy_loss": 0.0, "value_mse": 0.0, "policy_accuracy": 0.0}
+    for start in range(0, len(legal), chunk):
+        part = slice(start, start + chunk)
+        piece = Batch(batch.planes[part], batch.policies[part], batch.values[part])
+        logits, _, _, policy_loss, value_loss = _forward_losses(model, piece, device)
+        chosen = np.where(legal[part], logits.cpu().numpy(), -np.inf).argmax(axis=1)
+        size = len(chosen)
+        sums["policy_loss"] += policy_loss.item() * size
+        sums["value_mse"] += value_loss.item() * size
+        sums["policy_accuracy"] += float(correct[part][np.arange(size), chosen].sum())
+    means = {key: value / len(legal) for key, value in sums.items()}
+    means["loss"] = means["policy_loss"] + means["value_mse"]
+    return means

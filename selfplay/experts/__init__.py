@@ -1,0 +1,126 @@
+"""Expert sources for the supervised bootstrap (AlphaGo's stage 1).
+
+An expert plays (or provides) whole games whose positions carry its policy
+and value targets; ``selfplay.experts.generate`` writes them as replay shards
+(``games/expert-KKKKK.npz``, ``selfplay.shards``) that ``selfplay pretrain``
+learns from and ``selfplay train --expert-mix`` mixes into self-play batches.
+
+On the command line a source is ``--expert KIND[:ARGUMENT]``:
+
+    solver          exact play (``selfplay.experts.solver``: Connect Four, tic-tac-toe)
+    sgf:PATH        game records, a file or a folder of .sgf files (``selfplay.experts.sgf``)
+    gtp:"COMMAND"   an external engine playing itself over GTP (``selfplay.experts.gtp``)
+
+Adding a source is adding one module ``selfplay/experts/KIND.py`` that
+defines::
+
+    def make_source(spec: GameSpec, argument: str | None, config: ExpertConfig, seed: int) -> ExpertSource
+
+raising ValueError with a one-line message for an unusable argument (a
+missing file, a game the source cannot play). Kinds whose module does not
+exist yet are refused with a one-line error.
+
+The contract every source keeps (``ExpertSource``):
+
+- ``game(index)`` returns game number ``index`` as an ``ExpertGame``; it
+  depends only on the settings, the seed and ``index`` (an SGF source: the
+  index-th game of its files in a fixed order; a playing source: seeded by
+  ``(seed, index)``). A resumed generation asks for the first index not on
+  disk, so no game is ever written twice.
+- Each labelled position has a policy target [A] (sums to 1, zero on illegal
+  moves) and a value target for the side to move in [-1, 1]; positions that
+  are only there to reach others (random openings, handicap placement) are
+  simply not in the record.
+- ``available()``: how many games the source can give (None: unbounded).
+- A source is created once per worker process and kept across games, so it
+  may hold a solver's table or an engine process; ``close()`` releases them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from engine.spec import GameSpec
+from selfplay.shards import GameRecord
+
+if TYPE_CHECKING:
+    from selfplay.config import ExpertConfig
+
+KINDS = ("solver", "sgf", "gtp")
+"""Source kinds, each the module of the same name in this package."""
+NEEDS_ARGUMENT = {"solver": False, "sgf": True, "gtp": True}
+USAGE = 'solver, sgf:PATH or gtp:"COMMAND"'
+
+
+@dataclass
+class ExpertGame:
+    """One expert game as a source returns it."""
+
+    record: GameRecord
+    """The labelled positions (``values`` set; ``scores`` when an exact solver labelled them)."""
+    opening: int = 0
+    """Moves played before the first labelled position (random opening moves)."""
+    seconds: float = 0.0
+    """Time the source spent on the game."""
+
+
+class ExpertSource(Protocol):
+    label: str
+    """Names the source in every shard it fills (``Shard.source``), e.g. "solver"."""
+
+    def available(self) -> int | None:
+        """Games this source can give at most; None when it can play any number."""
+        ...
+
+    def game(self, index: int) -> ExpertGame:
+        """Game number ``index`` (0, 1, ...), a function of the settings, the seed and ``index`` only."""
+        ...
+
+    def close(self) -> None:
+        """Release what the source holds (engine processes, files)."""
+        ...
+
+
+def parse_expert(text: str) -> tuple[str, str | None]:
+    """``"solver"`` -> ("solver", None); ``"sgf:games/"`` -> ("sgf", "games/"); ValueError if malformed."""
+    kind, colon, argument = text.partition(":")
+    kind = kind.strip()
+    if kind not in KINDS:
+        raise ValueError(f"unknown expert '{text}'; use {USAGE}")
+    if NEEDS_ARGUMENT[kind] and not argument.strip():
+        raise ValueError(f"the {kind} expert needs an argument: {kind}:{'PATH' if kind == 'sgf' else 'COMMAND'}")
+    if not NEEDS_ARGUMENT[kind] and colon:
+        raise ValueError(f"the {kind} expert takes no argument, got '{text}'")
+    return kind, (argument.strip() or None)
+
+
+def make_source(spec: GameSpec, config: "ExpertConfig", seed: int) -> ExpertSource:
+    """The source ``config.expert`` names, for ``spec``'s game; ValueError (one line) when it
+    cannot be made, including a kind whose module is not built yet."""
+    kind, argument = parse_expert(config.expert)
+    module_name = f"{__name__}.{kind}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise
+        raise ValueError(f"the {kind} expert source is not built yet; use --expert solver") from None
+    return module.make_source(spec, argument, config, seed)
+
+
+def canonical_key(spec: GameSpec, state: np.ndarray) -> tuple[bytes, int]:
+    """(key, k): the smallest byte string of ``state`` [S] under the game's symmetries, and the
+    symmetry k that gives it. Two positions have the same key exactly when one is a symmetry of
+    the other, whatever move orders reached them."""
+    moved = np.empty_like(state)
+    best, best_k = b"", -1
+    for k in range(spec.num_symmetries):
+        spec.transform_into(state, spec.cell_perms[k], moved)
+        key = moved.tobytes()
+        if best_k < 0 or key < best:
+            best, best_k = key, k
+    return best, best_k

@@ -1,0 +1,167 @@
+"""Expert games into replay shards: resumable, optionally in worker processes,
+without the positions kept for evaluation.
+
+``generate_expert_games`` brings a run's ``games/`` folder up to a target
+number of expert games. Game ``i`` is always the source's game ``i``, and
+shards (``expert-KKKKK.npz``) are written in game order as games finish (every
+``SHARD_GAMES`` games or ``FLUSH_SECONDS``), atomically: a kill loses only the
+games not yet written, and the next call counts the games on disk and asks
+the source for the next index, so no game is written twice.
+
+Exclusion: the positions of the solved Connect Four sets
+(``shared/data/connect4``, all five) are for evaluation only. Every labelled
+position whose symmetry-reduced key equals one of theirs is dropped, so a
+position reached by another move order, or its mirror image (which the
+training augmentation would turn back into it), is dropped too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+import engine
+from engine.spec import GameSpec
+from selfplay.backends import FLUSH_SECONDS
+from selfplay.config import ExpertConfig
+from selfplay.evaluation import connect4_data_dir, load_solved_positions
+from selfplay.experts import ExpertGame, canonical_key, make_source
+from selfplay.shards import GameRecord, expert_shard_name, expert_shard_paths, read_shard, shard_from_games, \
+    write_shard
+
+SHARD_GAMES = 100
+"""Games per expert shard (fewer in the last one, and when FLUSH_SECONDS pass first)."""
+
+
+@dataclass
+class GenerationStats:
+    """What one ``generate_expert_games`` call did."""
+
+    games_before: int = 0
+    """Expert games on disk when the call began."""
+    games: int = 0
+    """Games played (and written) by this call."""
+    positions: int = 0
+    """Labelled positions written."""
+    dropped: int = 0
+    """Labelled positions dropped as evaluation positions."""
+    seconds: float = 0.0
+    seconds_by_opening: dict[int, list[float]] = field(default_factory=dict)
+    """Opening length -> the time of each game that had it."""
+
+
+def evaluation_keys(spec: GameSpec, data_dir: Path | None = None) -> frozenset[bytes]:
+    """Symmetry-reduced keys (``canonical_key``) of every position of the five solved
+    Connect Four sets; empty for other games, or when the data is not found."""
+    data_dir = data_dir or connect4_data_dir()
+    if spec.name != "connect4" or data_dir is None:
+        return frozenset()
+    keys = set()
+    for path in sorted(Path(data_dir).glob("*.json")):
+        keys.update(canonical_key(spec, state)[0] for state in load_solved_positions(path.stem, data_dir=data_dir).states)
+    return frozenset(keys)
+
+
+def drop_positions(spec: GameSpec, record: GameRecord, keys: frozenset[bytes]) -> tuple[GameRecord, int]:
+    """``record`` without the positions whose ``canonical_key`` is in ``keys``; and how many went."""
+    if not keys:
+        return record, 0
+    keep = np.array([canonical_key(spec, state)[0] not in keys for state in record.states], np.bool_)
+    if keep.all():
+        return record, 0
+    rows = {name: getattr(record, name) for name in ("states", "policies", "players", "values", "scores")}
+    kept = {name: None if array is None else array[keep] for name, array in rows.items()}
+    dropped = int((~keep).sum())
+    return dataclasses.replace(record, **kept, dropped=record.dropped + dropped), dropped
+
+
+def expert_games_on_disk(games_dir: Path) -> tuple[int, int]:
+    """(games, shards) of expert data in ``games_dir``."""
+    shards = [read_shard(path) for path in expert_shard_paths(games_dir)]
+    return sum(s.num_games for s in shards), len(shards)
+
+
+# One source per worker process, made once by the pool's initializer and kept across
+# games (a solver's table, an engine process): module state of the worker, never of the parent.
+_worker_source = None
+
+
+def _start_worker(game: str, config: ExpertConfig, seed: int) -> None:
+    global _worker_source
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _worker_source = make_source(engine.get_game(game), config, seed)
+
+
+def _worker_game(index: int) -> ExpertGame:
+    return _worker_source.game(index)
+
+
+def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games_dir: Path, target: int,
+                          workers: int = 1, excluded: frozenset[bytes] = frozenset(),
+                          on_game: Callable[[GenerationStats], None] | None = None) -> GenerationStats:
+    """Play expert games until ``games_dir`` holds ``target`` of them (see the module docstring).
+
+    ``workers`` > 1 plays in that many processes, each with its own source;
+    games are still written in index order. ``excluded``: keys of positions
+    never to write (``evaluation_keys``). ``on_game(stats)`` is called after
+    each game. Returns what this call did; a source with fewer games than
+    ``target`` (``available()``) stops at its last.
+    """
+    games_before, shard_index = expert_games_on_disk(games_dir)
+    stats = GenerationStats(games_before=games_before)
+    source = make_source(spec, config, seed)  # also checks the source before any worker starts
+    available = source.available()
+    indices = range(games_before, target if available is None else min(target, available))
+    if not len(indices):
+        source.close()
+        return stats
+    pending: list[GameRecord] = []
+    started = time.perf_counter()
+    first_pending_at = 0.0
+
+    def flush() -> None:
+        nonlocal shard_index
+        if pending:
+            shard = shard_from_games(pending, 0, spec.name, spec.num_actions, spec.state_size, source=source.label)
+            write_shard(shard, Path(games_dir) / expert_shard_name(shard_index))
+            shard_index += 1
+            pending.clear()
+
+    pool = None
+    try:
+        if workers > 1:
+            source.close()  # the workers make their own
+            pool = multiprocessing.get_context("spawn").Pool(
+                workers, initializer=_start_worker, initargs=(spec.name, config, seed))
+            games: Iterator[ExpertGame] = pool.imap(_worker_game, indices)
+        else:
+            games = map(source.game, indices)
+        for game in games:
+            record, dropped = drop_positions(spec, game.record, excluded)
+            if not pending:
+                first_pending_at = time.perf_counter()
+            pending.append(record)
+            stats.games += 1
+            stats.positions += len(record.states)
+            stats.dropped += dropped
+            stats.seconds_by_opening.setdefault(game.opening, []).append(game.seconds)
+            if len(pending) >= SHARD_GAMES or time.perf_counter() - first_pending_at > FLUSH_SECONDS:
+                flush()
+            stats.seconds = time.perf_counter() - started
+            if on_game is not None:
+                on_game(stats)
+    finally:
+        flush()  # an interrupted call keeps every finished game
+        if pool is not None:
+            pool.terminate()
+        else:
+            source.close()
+        stats.seconds = time.perf_counter() - started
+    return stats
