@@ -1,0 +1,304 @@
+"""The supervised bootstrap: solver games and their labels, the exclusion of the evaluation
+positions, resumable generation, tic-tac-toe pretraining to 100% validation accuracy,
+``train --init`` and ``--expert-mix``, and one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import engine
+from engine.connect4 import PLY
+from engine.solver import Solver
+from engine.spec import ONGOING
+from nets import load_checkpoint
+from selfplay import cli
+from selfplay.buffer import Positions
+from selfplay.config import ExpertConfig, RunConfig, pretrain_preset, preset
+from selfplay.evaluation import DEFAULT_SET, connect4_data_dir
+from selfplay.experts import ExpertGame, canonical_key, parse_expert
+from selfplay.experts import generate as generate_module
+from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
+from selfplay.experts.solver import SolverSource, policy_target
+from selfplay.loop import TrainingRun, read_metrics
+from selfplay.pretrain import PretrainRun, load_expert_data
+from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, write_shard
+from selfplay.trainer import validation_metrics
+from tests.test_selfplay import random_game_record
+
+TTT = engine.get_game("tictactoe")
+C4 = engine.get_game("connect4")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def solver_scores(solver, state) -> np.ndarray:
+    return np.array([np.nan if s is None else s for s in solver.analyze(state)], np.float64)
+
+
+def test_connect4_solver_games_are_legal_and_labelled_as_the_solver_says():
+    # Openings of 14-16 random moves keep every analysis in the milliseconds.
+    source = SolverSource(C4, ExpertConfig(opening_min=14, opening_max=16), seed=3)
+    solver = Solver(table_bits=16)  # a fresh solver, independent of the source's table and cache
+    labelled = 0
+    for index in range(5):
+        game = source.game(index)
+        record = game.record
+        if not len(record.states):  # the random opening ended the game: nothing to label
+            assert game.opening < 16 and record.length == game.opening
+            continue
+        assert 14 <= game.opening <= 16 and record.states[0][PLY] == game.opening
+        assert record.length == game.opening + len(record.states)
+        # Each labelled position is one legal move after the previous one, and a legal move ends the game.
+        successors = [[engine.play_action(C4, state, a) for a in engine.legal_actions(C4, state)]
+                      for state in record.states]
+        for after, options in zip(record.states[1:], successors):
+            assert any(np.array_equal(after, option) for option in options)
+        assert any(C4.status(option) != ONGOING for option in successors[-1])
+        for state, policy, value, scores, player in zip(record.states, record.policies, record.values,
+                                                        record.scores, record.players):
+            expected = solver_scores(solver, state)
+            np.testing.assert_array_equal(scores, expected)
+            optimal = expected == np.nanmax(expected)
+            np.testing.assert_allclose(policy, optimal / optimal.sum())
+            assert value == np.sign(np.nanmax(expected))
+            assert player == (1 if state[PLY] % 2 == 0 else -1)
+        # Optimal play keeps the value of the first labelled position to the end.
+        assert record.result * record.players[0] == record.values[0]
+        labelled += len(record.states)
+    assert labelled > 20
+    again = source.game(2).record
+    assert np.array_equal(again.states, SolverSource(C4, source.config, seed=3).game(2).record.states), \
+        "a game is a function of (settings, seed, index)"
+
+
+def test_softmax_target_weighs_moves_by_their_scores():
+    scores = np.array([2.0, np.nan, 0.0, -3.0, 2.0, np.nan, 1.0])
+    target = policy_target(scores, ExpertConfig(policy_target="softmax", policy_temperature=2.0))
+    weights = np.where(np.isnan(scores), 0.0, np.exp(np.nan_to_num(scores) / 2.0))
+    np.testing.assert_allclose(target, weights / weights.sum(), rtol=1e-6)
+    optimal = policy_target(scores, ExpertConfig())
+    np.testing.assert_array_equal(optimal, [0.5, 0, 0, 0, 0.5, 0, 0])
+
+
+def transposed_sequence(sequence: str) -> str:
+    """The same position by another move order: two moves of one player swapped."""
+    target = engine.position_from_moves(C4, sequence)
+    for i in range(len(sequence)):
+        for j in range(i + 2, len(sequence), 2):
+            moves = list(sequence)
+            moves[i], moves[j] = moves[j], moves[i]
+            other = "".join(moves)
+            try:
+                reached = engine.position_from_moves(C4, other)
+            except engine.IllegalMoveError:
+                continue
+            if other != sequence and np.array_equal(reached, target):
+                return other
+    raise AssertionError(f"no transposition of {sequence}")
+
+
+class FixedSource:
+    """A source whose only game passes through the given positions."""
+
+    label = "fixed"
+
+    def __init__(self, states: list[np.ndarray]):
+        self.states = np.stack(states)
+
+    def available(self) -> int:
+        return 1
+
+    def game(self, index: int) -> ExpertGame:
+        size = len(self.states)
+        return ExpertGame(GameRecord(
+            states=self.states, policies=np.full((size, 7), 1 / 7, np.float32),
+            players=np.where(self.states[:, PLY] % 2 == 0, 1, -1).astype(np.int8), result=0, length=40,
+            values=np.zeros(size, np.float32)))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.skipif(connect4_data_dir() is None, reason="shared/data/connect4 not found")
+def test_evaluation_positions_are_dropped_by_any_move_order_and_mirror(tmp_path, monkeypatch):
+    sequence = json.loads((connect4_data_dir() / f"{DEFAULT_SET}.json").read_text())[2]["sequence"]
+    transposed = transposed_sequence(sequence)
+    mirrored = "".join(str(8 - int(c)) for c in sequence)
+    kept = engine.position_from_moves(C4, sequence[:-1])  # one move short: not an evaluation position
+    keys = evaluation_keys(C4)
+    assert canonical_key(C4, engine.position_from_moves(C4, sequence))[0] in keys
+    assert canonical_key(C4, kept)[0] not in keys
+    states = [engine.position_from_moves(C4, s) for s in (transposed, mirrored)] + [kept]
+    monkeypatch.setattr(generate_module, "make_source", lambda spec, config, seed: FixedSource(states))
+    stats = generate_expert_games(C4, ExpertConfig(), 0, tmp_path, target=5, excluded=keys)
+    assert stats.games == 1 and stats.dropped == 2 and stats.positions == 1
+    [shard] = [read_shard(path) for path in expert_shard_paths(tmp_path)]
+    assert np.array_equal(shard.states, kept[None]) and shard.dropped.tolist() == [2]
+    assert shard.source == "fixed"
+    record, dropped = drop_positions(C4, FixedSource(states).game(0).record, frozenset())
+    assert dropped == 0 and len(record.states) == 3
+
+
+def all_expert_data(games_dir: Path) -> dict:
+    shards = [read_shard(path) for path in expert_shard_paths(games_dir)]
+    return {name: np.concatenate([getattr(s, name) for s in shards])
+            for name in ("states", "policies", "outcomes", "scores", "lengths", "results")}
+
+
+def test_interrupted_generation_resumes_without_repeating_a_game(tmp_path, monkeypatch):
+    monkeypatch.setattr(generate_module, "SHARD_GAMES", 3)
+    config = ExpertConfig(opening_min=0, opening_max=4)
+    generate_expert_games(TTT, config, 5, tmp_path / "reference", 10)
+
+    games_dir = tmp_path / "interrupted"
+
+    def stop_after_seven(stats):
+        if stats.games == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_expert_games(TTT, config, 5, games_dir, 10, on_game=stop_after_seven)
+    # Shards of 3: games 1-6 written as they finished, game 7 by the interrupted call on its way out.
+    assert [read_shard(p).num_games for p in expert_shard_paths(games_dir)] == [3, 3, 1]
+    expert_shard_paths(games_dir)[-1].unlink()  # as if killed -9 before that last write
+    stats = generate_expert_games(TTT, config, 5, games_dir, 10)
+    assert (stats.games_before, stats.games) == (6, 4)
+    assert generate_expert_games(TTT, config, 5, games_dir, 10).games == 0, "nothing left to play"
+    resumed, reference = all_expert_data(games_dir), all_expert_data(tmp_path / "reference")
+    for name, array in reference.items():
+        np.testing.assert_array_equal(resumed[name], array, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def ttt_pretrained(tmp_path_factory):
+    """A tic-tac-toe pretrain run of the preset on 2,000 minimax games (about 15 s)."""
+    torch.set_num_threads(1)
+    config = dataclasses.replace(pretrain_preset("tictactoe", gpu=False), device="cpu")
+    run = PretrainRun(tmp_path_factory.mktemp("ttt") / "sl", config, log=lambda line: None)
+    run.generate(2000)
+    data = load_expert_data(TTT, run.paths.games, 2000, config.pretrain.validation_share, config.seed)
+    state = run.train(data)
+    return run, data, state
+
+
+def test_tictactoe_pretraining_reaches_full_validation_accuracy(ttt_pretrained):
+    run, data, state = ttt_pretrained
+    assert 0.02 < data.validation_games / data.games < 0.1
+    best = load_checkpoint(run.paths.best, game="tictactoe")
+    assert best.extra["epoch"] == state["best_epoch"]
+    metrics = validation_metrics(best.model, data.validation, data.legal, data.correct)
+    assert metrics["policy_accuracy"] == 1.0, "the best epoch plays an optimal move in every held-out position"
+    assert metrics["value_mse"] < 0.05
+    rows = read_metrics(run.paths, "epoch")
+    assert [row["epoch"] for row in rows] == list(range(1, state["epoch"] + 1))
+    assert rows[state["best_epoch"] - 1]["val_loss"] == min(row["val_loss"] for row in rows)
+    # The same data again: training is not redone.
+    assert run.train(data)["epoch"] == state["epoch"]
+
+
+def tiny_rl_config(init: Path, **train_changes) -> RunConfig:
+    base = preset("tictactoe", gpu=False)
+    return dataclasses.replace(
+        base, init=str(init), device="cpu", mcts=base.mcts.replace(num_simulations=8),
+        selfplay=dataclasses.replace(base.selfplay, games_in_parallel=16, games_per_generation=16),
+        train=dataclasses.replace(base.train, steps_per_generation=3, **train_changes))
+
+
+def test_init_starts_self_play_from_the_pretrained_network_and_expert_mix_decays(ttt_pretrained, tmp_path):
+    sl_dir = ttt_pretrained[0].paths.root
+    args = cli.build_parser().parse_args(["train", "--init", str(sl_dir), "--run-dir", str(tmp_path / "rl"),
+                                          "--expert-mix", "0.5", "--expert-mix-decay", "0.5"])
+    config, changed = cli.config_from_args(args)
+    assert changed and (config.game, config.net, config.init) == ("tictactoe", "b2c32", str(sl_dir.resolve()))
+    config = tiny_rl_config(sl_dir, expert_mix=0.5, expert_mix_decay=0.5)
+    run = TrainingRun(tmp_path / "rl", config, log=lambda line: None)
+    pretrained = load_checkpoint(sl_dir / "checkpoints" / "best.pt").model.state_dict()
+    generation0 = load_checkpoint(run.paths.generation_checkpoint(0), game="tictactoe").model.state_dict()
+    assert all(torch.equal(generation0[name], tensor) for name, tensor in pretrained.items())
+
+    rng = np.random.default_rng(0)
+    write_shard(shard_from_games([random_game_record(TTT, rng) for _ in range(30)], 1, "tictactoe", 9, 11),
+                run.paths.games / "gen00001-00000.npz")
+    run.buffer.refresh()
+    assert len(run.experts) == sum(read_shard(p).num_positions for p in expert_shard_paths(sl_dir / "games"))
+    marked = Positions(run.experts.states, run.experts.policies, np.full(len(run.experts), 7.0, np.float32))
+    run.experts = marked  # self-play values are -1, 0 or 1: a 7 is an expert position
+    for generation, expected in ((1, 64), (2, 32), (3, 16), (9, 0)):  # 128 * 0.5 * 0.5 ** (generation - 1)
+        batch = run.training_batch(generation, rng)
+        assert len(batch.values) == 128 and (batch.values == 7.0).sum() == expected, generation
+
+    run = TrainingRun(tmp_path / "rl2", tiny_rl_config(sl_dir, expert_mix=0.5, expert_mix_decay=0.5),
+                      log=lambda line: None)
+    run.run(generations=2)
+    assert [row["expert_share"] for row in read_metrics(run.paths)] == [0.5, 0.25]
+
+
+def test_old_run_configs_still_load():
+    data = json.loads(preset("connect4", gpu=False).to_json())
+    for key in ("init", "gating"):
+        del data[key]
+    for key in ("expert_mix", "expert_mix_decay"):
+        del data["train"][key]
+    assert RunConfig.from_json(json.dumps(data)) == preset("connect4", gpu=False)
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("selfplay: error: ") and "\n" not in err, err
+    return err
+
+
+def test_bad_inputs_are_one_line_errors(ttt_pretrained, tmp_path, capsys):
+    sl_dir = str(ttt_pretrained[0].paths.root)
+    new = str(tmp_path / "new")
+    pretrain = ["pretrain", "--run-dir", new, "--games", "10"]
+    assert "unknown game 'chess'" in one_line_error(capsys, pretrain + ["--game", "chess"])
+    assert "unknown expert 'oracle'" in one_line_error(capsys, pretrain + ["--expert", "oracle"])
+    assert "sgf expert source is not built yet" in one_line_error(capsys, pretrain + ["--expert", "sgf:games/"])
+    assert "needs an argument" in one_line_error(capsys, pretrain + ["--expert", "gtp:"])
+    assert "policy_target must be" in one_line_error(capsys, pretrain + ["--policy-target", "best"])
+    assert not Path(new).exists(), "nothing is written before the settings are checked"
+    train = ["train", "--run-dir", new]
+    assert "no such run directory" in one_line_error(capsys, train + ["--init", str(tmp_path / "missing")])
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"PK\x03\x04 not really")
+    assert "corrupt.pt" in one_line_error(capsys, train + ["--init", str(corrupt)])
+    assert "holds a b2c32 network" in one_line_error(capsys, train + ["--init", sl_dir, "--net", "b1c16"])
+    assert "checkpoint is for tictactoe, not connect4" in one_line_error(
+        capsys, train + ["--init", sl_dir, "--game", "connect4"])
+    assert "expert_mix needs --init" in one_line_error(capsys, train + ["--expert-mix", "0.3"])
+    assert not Path(new).exists()
+    assert "is a pretrain run; continue it by self-play" in one_line_error(
+        capsys, ["train", "--run-dir", sl_dir, "--game", "tictactoe"])
+    # --init from a self-play run works, but it has no expert positions to mix in.
+    rl = tmp_path / "rl"
+    TrainingRun(rl, tiny_rl_config(Path(sl_dir)), log=lambda line: None)
+    assert "holds no expert positions" in one_line_error(
+        capsys, train + ["--init", str(rl), "--expert-mix", "0.3"])
+    assert "is a self-play run, not a pretrain run" in one_line_error(
+        capsys, ["pretrain", "--run-dir", str(rl), "--game", "tictactoe"])
+    assert cli.main(["status", "--run-dir", sl_dir]) == 0
+    assert "pretrained on the solver expert" in " ".join(capsys.readouterr().out.split())
+
+
+def test_cli_error_has_no_traceback(tmp_path):
+    finished = subprocess.run([sys.executable, "-m", "selfplay", "pretrain", "--run-dir", str(tmp_path / "x"),
+                               "--expert", 'gtp:gnugo --mode gtp'], cwd=REPO, capture_output=True, text=True)
+    assert finished.returncode == 2
+    assert finished.stderr.strip() == "selfplay: error: the gtp expert source is not built yet; use --expert solver"
+
+
+def test_expert_names():
+    assert parse_expert("solver") == ("solver", None)
+    assert parse_expert("sgf:games/pro") == ("sgf", "games/pro")
+    assert parse_expert('gtp:gnugo --mode gtp --level 10') == ("gtp", "gnugo --mode gtp --level 10")
+    with pytest.raises(ValueError, match="takes no argument"):
+        parse_expert("solver:fast")
