@@ -3,12 +3,11 @@ batched-versus-single equivalence, noise, virtual loss and tree reuse."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
 import engine
+from engine.exact import solver_for
 from engine.spec import ONGOING
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, search_position
 from mcts.tree import EXPANDED, ROOT, UNVISITED
@@ -86,16 +85,12 @@ def test_win_in_one_has_exact_value():
 # ---- tic-tac-toe: never loses from the empty board, checked against minimax ----
 
 
-@functools.lru_cache(maxsize=None)
-def minimax(cells: tuple) -> int:
-    """Exact value for the side to move of a tic-tac-toe position (tuple of its state)."""
-    state = np.array(cells, np.int64)
-    if TTT.status(state) != ONGOING:
-        return int(TTT.status(state))
-    best = -1
-    for action in engine.legal_actions(TTT, state):
-        best = max(best, -minimax(tuple(engine.play_action(TTT, state, action))))
-    return best
+TTT_SOLVER = solver_for(TTT)
+
+
+def minimax(state: np.ndarray) -> int:
+    """Exact value (-1, 0, +1) for the side to move of a tic-tac-toe position."""
+    return int(np.sign(TTT_SOLVER.solve(state)))
 
 
 @pytest.mark.parametrize("search_plays_first", [True, False])
@@ -123,7 +118,7 @@ def test_tictactoe_search_never_loses_to_any_reply(search_plays_first):
             for state, counts in zip(to_search, result.visit_counts):
                 action = int(np.argmax(counts))
                 after = engine.play_action(TTT, state, action)
-                assert -minimax(tuple(after)) == minimax(tuple(state)), (
+                assert -minimax(after) == minimax(state), (
                     f"search threw away value in\n{TTT.render(state)}\nplaying {TTT.format_move(action)}")
                 following.append(after)
             searched += len(to_search)

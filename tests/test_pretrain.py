@@ -16,6 +16,7 @@ import torch
 
 import engine
 from engine.connect4 import PLY
+from engine.exact import solver_for
 from engine.solver import Solver
 from engine.spec import ONGOING
 from nets import load_checkpoint
@@ -171,9 +172,12 @@ def test_interrupted_generation_resumes_without_repeating_a_game(tmp_path, monke
     stats = generate_expert_games(TTT, config, 5, games_dir, 10)
     assert (stats.games_before, stats.games) == (6, 4)
     assert generate_expert_games(TTT, config, 5, games_dir, 10).games == 0, "nothing left to play"
-    resumed, reference = all_expert_data(games_dir), all_expert_data(tmp_path / "reference")
-    for name, array in reference.items():
-        np.testing.assert_array_equal(resumed[name], array, err_msg=name)
+    # Two worker processes write the same games in the same order.
+    generate_expert_games(TTT, config, 5, tmp_path / "two-workers", 10, workers=2)
+    reference = all_expert_data(tmp_path / "reference")
+    for other in (games_dir, tmp_path / "two-workers"):
+        for name, array in all_expert_data(other).items():
+            np.testing.assert_array_equal(array, reference[name], err_msg=f"{other.name}: {name}")
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +306,15 @@ def test_expert_names():
     assert parse_expert('gtp:gnugo --mode gtp --level 10') == ("gtp", "gnugo --mode gtp --level 10")
     with pytest.raises(ValueError, match="takes no argument"):
         parse_expert("solver:fast")
+
+
+def test_tictactoe_solver_scores():
+    solver = solver_for(TTT)
+    assert solver.analyze(TTT.initial_state()) == [0] * 9, "every first move draws"
+    # X: a1 a2, O: b2 to move; a3 blocks (a draw), anything else loses to X's a3 at the 5th move.
+    state = engine.position_from_moves(TTT, "a1 b2 a2")
+    assert solver.analyze(state) == [0, -5, -5, None, None, -5, None, -5, -5]
+    won = engine.position_from_moves(TTT, "a1 b1 a2 b2 a3")
+    assert solver.solve(won) == -5 and solver.analyze(won) == [None] * 9
+    with pytest.raises(ValueError, match="no exact solver for go9"):
+        solver_for(dataclasses.replace(TTT, name="go9"))
