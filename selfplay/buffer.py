@@ -47,8 +47,8 @@ class Positions:
     def __len__(self) -> int:
         return len(self.values)
 
-    def take(self, rows: np.ndarray) -> "Positions":
-        """The rows ``rows`` [k] (copies)."""
+    def take(self, rows: np.ndarray | slice) -> "Positions":
+        """The rows ``rows``: an index array [k] (copies) or a slice (views)."""
         return Positions(self.states[rows], self.policies[rows], self.values[rows])
 
     def draw(self, count: int, rng: np.random.Generator) -> "Positions":
@@ -123,8 +123,7 @@ class ReplayBuffer:
             count += shard.num_positions
         newest.reverse()
         if newest:
-            window = Positions.of_shards(newest)
-            self._window = window.take(np.arange(max(0, len(window) - wanted), len(window)))
+            self._window = Positions.of_shards(newest).take(slice(-wanted, None))
 
     def __len__(self) -> int:
         return len(self._window)

@@ -183,7 +183,7 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
     console.print(f"[bold]{config.game}[/] {config.net} on {run.device}: {config.selfplay.games_per_generation} "
                   f"games x {config.mcts.num_simulations} simulations per generation, "
                   f"{config.selfplay.games_in_parallel} at once; run dir {args.run_dir}")
-    console.print(f"TensorBoard: tensorboard --logdir {args.run_dir.parent if args.run_dir.parent != Path('') else '.'}")
+    console.print(tensorboard_hint(args.run_dir))
     started = time.time()
     history: list[float] = []
 
@@ -228,6 +228,10 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
                 on_progress=on_progress, on_generation=on_generation)
     console.print(f"stopped after generation {run.generation}; checkpoints in {run.paths.checkpoints}")
     return 0
+
+
+def tensorboard_hint(run_dir: Path) -> str:
+    return f"TensorBoard: tensorboard --logdir {run_dir.parent if run_dir.parent != Path('') else '.'}"
 
 
 def optimal_text(row: dict) -> str:
@@ -282,7 +286,7 @@ def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     data = load_expert_data(run.spec, run.paths.games, args.games, config.pretrain.validation_share, config.seed)
     console.print(f"data: {data.games:,} games ({data.validation_games:,} held out): {len(data.train):,} training "
                   f"and {len(data.legal):,} validation positions; {data.dropped:,} evaluation positions left out")
-    console.print(f"TensorBoard: tensorboard --logdir {args.run_dir.parent if args.run_dir.parent != Path('') else '.'}")
+    console.print(tensorboard_hint(args.run_dir))
     with progress_bar(console, "epoch {task.fields[epoch]}") as progress:
         task = progress.add_task("training", total=None, epoch=1, detail="")
 
@@ -323,15 +327,15 @@ STATUS_COLUMNS = [
     ("resign_false_positive_rate", "false resign", "{:.0%}"), ("buffer_positions", "buffer", "{:,}"),
     ("optimal_moves_net", "exact net", "{:.1%}"), ("optimal_moves_search", "exact search", "{:.1%}"),
     ("optimal_result_net", "result net", "{:.1%}"), ("optimal_result_search", "result search", "{:.1%}"),
-    ("gating_score", "gate score", "{:.0%}"), ("best_generation", "best", "{:d}"),
+    ("gating_score", "gate score", "{:.0%}"), ("best_generation", "best", "{:d}"), ("expert_share", "expert", "{:.0%}"),
     ("seconds", "seconds", "{:.0f}"),
 ]
 
 
 PRETRAIN_COLUMNS = [
     ("epoch", "epoch", "{:d}"), ("loss", "loss", "{:.3f}"), ("val_loss", "val loss", "{:.3f}"),
-    ("val_policy_accuracy", "val acc", "{:.1%}"), ("val_value_mse", "val MSE", "{:.3f}"), ("learning_rate", "lr", "{:.4f}"),
-    ("best_epoch", "best", "{:d}"), ("seconds", "seconds", "{:.0f}"),
+    ("val_policy_accuracy", "val acc", "{:.1%}"), ("val_value_mse", "val MSE", "{:.3f}"),
+    ("learning_rate", "lr", "{:.4f}"), ("best_epoch", "best", "{:d}"), ("seconds", "seconds", "{:.0f}"),
 ]
 
 
@@ -345,7 +349,8 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
     config = read_any_config(paths)
     if isinstance(config, PretrainRunConfig):
         columns, rows = PRETRAIN_COLUMNS, read_metrics(paths, "epoch")
-        title = f"{args.run_dir}: {config.game} {config.net} pretrained on the {config.expert.expert} expert, {len(rows)} epochs"
+        title = (f"{args.run_dir}: {config.game} {config.net} pretrained on the {config.expert.expert} expert, "
+                 f"{len(rows)} epochs")
     else:
         columns, rows = STATUS_COLUMNS, read_metrics(paths)
         title = f"{args.run_dir}: {config.game} {config.net}, {len(rows)} generations"

@@ -7,8 +7,8 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 from mcts import MCTSConfig
 
@@ -119,7 +119,7 @@ class CommonConfig:
     device: str = "auto"
     """Where the network runs: auto (CUDA when present), cpu, cuda, cuda:1."""
     eval_positions: int = 200
-    """Solved positions scored per generation (Connect Four; 0 turns it off)."""
+    """Solved positions scored per generation, or after pretraining (Connect Four; 0 turns it off)."""
     eval_simulations: int = 800
     """Simulations of the with-search evaluation."""
 
@@ -166,8 +166,8 @@ class RunConfig(CommonConfig):
     train: TrainConfig = field(default_factory=TrainConfig)
     gating: GatingConfig = field(default_factory=GatingConfig)  # absent from runs made before gating
     init: str = ""
-    """Checkpoint whose network is generation 0 (absolute path; a pretrain run's best.pt), or
-    empty for random weights."""
+    """--init, as an absolute path: the run directory (its best.pt, else latest.pt) or checkpoint
+    file whose network is generation 0; empty for random weights."""
 
     SECTIONS: ClassVar[tuple[str, ...]] = ("mcts", "selfplay", "train")
     KIND: ClassVar[str] = "run"
@@ -176,6 +176,9 @@ class RunConfig(CommonConfig):
         super().__post_init__()
         _require(self.train.expert_mix == 0.0 or bool(self.init),
                  "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
+
+
+POLICY_TARGETS = ("optimal", "softmax")
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,6 @@ class ExpertConfig:
                  f"policy_target must be {' or '.join(POLICY_TARGETS)}, not '{self.policy_target}'")
         _require(self.policy_temperature > 0.0, "policy_temperature must be positive")
 
-
-POLICY_TARGETS = ("optimal", "softmax")
 
 
 @dataclass(frozen=True)

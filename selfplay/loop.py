@@ -42,7 +42,7 @@ import torch
 import engine
 from engine.spec import GameSpec
 from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
-from nets.checkpoint import CheckpointError
+from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
 from selfplay.config import CommonConfig, PretrainRunConfig, RunConfig
@@ -165,6 +165,19 @@ def init_checkpoint(path: Path) -> Path:
     return path
 
 
+def load_latest(paths: RunPaths, spec: GameSpec, net: str, device: torch.device) -> Checkpoint:
+    """The ``latest.pt`` a run resumes from; RunError when it is unreadable or holds a network
+    of another shape than ``net``."""
+    try:
+        checkpoint = load_checkpoint(paths.latest, game=spec.name, map_location=device)
+    except CheckpointError as error:
+        raise RunError(f"cannot resume: {error}") from None
+    if checkpoint.config.name != net:
+        raise RunError(f"cannot resume: {paths.latest} holds a {checkpoint.config.name} network, "
+                       f"the run config says {net}")
+    return checkpoint
+
+
 def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
     """Every expert position of a pretrain run directory (``games/expert-*.npz``), for --expert-mix."""
     shards = [read_shard(path) for path in expert_shard_paths(RunPaths(Path(run_dir)).games)]
@@ -258,13 +271,7 @@ class TrainingRun:
                 self.log(f"generation 0 is the network of {self.config.init}")
             self._save_checkpoint()
             return
-        try:
-            checkpoint = load_checkpoint(self.paths.latest, game=self.spec.name, map_location=self.device)
-        except CheckpointError as error:
-            raise RunError(f"cannot resume: {error}") from None
-        if checkpoint.config.name != self.config.net:
-            raise RunError(f"cannot resume: {self.paths.latest} holds a {checkpoint.config.name} network, "
-                           f"the run config says {self.config.net}")
+        checkpoint = load_latest(self.paths, self.spec, self.config.net, self.device)
         self.model.load_state_dict(checkpoint.model.state_dict())
         if checkpoint.optimizer_state is not None:
             self.optimizer.load_state_dict(checkpoint.optimizer_state)

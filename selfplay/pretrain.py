@@ -49,13 +49,12 @@ import torch
 
 import engine
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
-from nets.checkpoint import CheckpointError
 from selfplay.buffer import Batch, Positions, augmented_batch, encoded_batch
 from selfplay.config import PretrainRunConfig
 from selfplay.evaluation import connect4_data_dir
 from selfplay.experts import make_source
 from selfplay.experts.generate import GenerationStats, evaluation_keys, generate_expert_games
-from selfplay.loop import RunError, RunPaths, load_eval_positions, solved_set_metrics
+from selfplay.loop import RunError, RunPaths, load_eval_positions, load_latest, solved_set_metrics
 from selfplay.shards import Shard, expert_shard_paths, read_shard
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step, validation_metrics
 
@@ -214,13 +213,7 @@ class PretrainRun:
                  "games": games}
         if not self.paths.latest.exists():
             return fresh
-        try:
-            checkpoint = load_checkpoint(self.paths.latest, game=self.spec.name, map_location=self.device)
-        except CheckpointError as error:
-            raise RunError(f"cannot resume: {error}") from None
-        if checkpoint.config.name != self.config.net:
-            raise RunError(f"cannot resume: {self.paths.latest} holds a {checkpoint.config.name} network, "
-                           f"the run config says {self.config.net}")
+        checkpoint = load_latest(self.paths, self.spec, self.config.net, self.device)
         if checkpoint.extra.get("games") != games:
             self.log(f"the data now has {games} games, training had {checkpoint.extra.get('games')}: "
                      "training starts over")

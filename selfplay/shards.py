@@ -174,9 +174,8 @@ def read_shard(path: Path) -> Shard:
             game_ids=fields["game_ids"], lengths=fields["lengths"], results=fields["results"],
             resign_disabled=fields["resign_disabled"], resigned=fields["resigned"],
             would_resign=fields["would_resign"], false_resign=fields["false_resign"], generation=int(fields["generation"]),
-            game=str(fields["game"]), source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"),
-            dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
-            path=Path(path),
+            game=str(fields["game"]), dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
+            source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"), path=Path(path),
         )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ShardError(f"{path}: not a readable replay shard ({error})") from None

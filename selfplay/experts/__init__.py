@@ -32,8 +32,11 @@ The contract every source keeps (``ExpertSource``):
   are only there to reach others (random openings, handicap placement) are
   simply not in the record.
 - ``available()``: how many games the source can give (None: unbounded).
-- A source is created once per worker process and kept across games, so it
-  may hold a solver's table or an engine process; ``close()`` releases them.
+- A source is created once per worker process (``--workers N``: N processes,
+  started with "spawn", so ``make_source``'s arguments must pickle) and kept
+  across games, so it may hold a solver's table or an engine process;
+  ``close()`` releases them when the work is done (an interrupted run
+  terminates its workers instead: an engine process then sees its pipes close).
 """
 
 from __future__ import annotations

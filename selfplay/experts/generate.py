@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import multiprocessing.util
 import signal
 import time
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ def evaluation_keys(spec: GameSpec, data_dir: Path | None = None) -> frozenset[b
         return frozenset()
     keys = set()
     for path in sorted(Path(data_dir).glob("*.json")):
-        keys.update(canonical_key(spec, state)[0] for state in load_solved_positions(path.stem, data_dir=data_dir).states)
+        positions = load_solved_positions(path.stem, data_dir=data_dir)
+        keys.update(canonical_key(spec, state)[0] for state in positions.states)
     return frozenset(keys)
 
 
@@ -97,6 +99,8 @@ def _start_worker(game: str, config: ExpertConfig, seed: int) -> None:
     global _worker_source
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _worker_source = make_source(engine.get_game(game), config, seed)
+    # Runs when the worker exits after pool.close(); a terminated worker's engine pipes just close.
+    multiprocessing.util.Finalize(None, _worker_source.close, exitpriority=10)
 
 
 def _worker_game(index: int) -> ExpertGame:
@@ -143,7 +147,7 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             games: Iterator[ExpertGame] = pool.imap(_worker_game, indices)
         else:
             games = map(source.game, indices)
-        for game in games:
+        for game in games:  # in index order, whoever played them
             record, dropped = drop_positions(spec, game.record, excluded)
             if not pending:
                 first_pending_at = time.perf_counter()
@@ -157,10 +161,13 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             stats.seconds = time.perf_counter() - started
             if on_game is not None:
                 on_game(stats)
+        if pool is not None:
+            pool.close()  # every game is in: let the workers close their sources and exit
+            pool.join()
     finally:
         flush()  # an interrupted call keeps every finished game
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # after join, a no-op
         else:
             source.close()
         stats.seconds = time.perf_counter() - started
