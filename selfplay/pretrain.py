@@ -179,6 +179,9 @@ class PretrainRun:
                     for key, value in train_step(model, optimizer, batch, self.device).items():
                         totals[key] = totals.get(key, 0.0) + value
                     on_step(step + 1, steps)
+                # Training's top-1 agreement with the target's argmax means little when several
+                # moves are optimal; val_policy_accuracy counts any optimal move.
+                totals.pop("policy_accuracy")
                 validation = validation_metrics(model, data.validation, data.legal, data.correct, self.device)
                 if validation["loss"] < state["best_loss"]:
                     state.update(best_loss=validation["loss"], best_epoch=epoch, bad_epochs=0)
