@@ -1,18 +1,20 @@
 """Game rules as numba kernels over flat numpy states, and the game registry.
 
 ``get_game(name)`` returns a frozen ``GameSpec``; see ``engine.spec`` for the
-contract every game module follows. Importing ``engine`` also registers the
-Gymnasium environments (``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``).
+contract every game module follows. Go is registered as ``go9``, ``go13`` and
+``go19``; ``get_game("goN")`` builds any other board size from 5 to 19.
+Importing ``engine`` also registers the Gymnasium environments
+(``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``).
 """
 
 from __future__ import annotations
 
-from engine import connect4, tictactoe
+from engine import connect4, go, tictactoe
 from engine.envs import ENV_IDS, GameEnv, register_envs
 from engine.positions import legal_actions, play_action, play_move, position_from_moves
 from engine.spec import ONGOING, GameSpec, IllegalMoveError, UnknownGameError
 
-_GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (tictactoe.SPEC, connect4.SPEC)}
+_GAMES: dict[str, GameSpec] = {spec.name: spec for spec in (tictactoe.SPEC, connect4.SPEC, *go.SPECS)}
 
 
 def list_games() -> list[str]:
@@ -21,13 +23,17 @@ def list_games() -> list[str]:
 
 
 def get_game(name: str) -> GameSpec:
-    """The GameSpec registered under ``name``; UnknownGameError lists the known names."""
-    try:
+    """The GameSpec registered under ``name``, or Go on an N x N board for
+    ``goN``; UnknownGameError lists the known names."""
+    if name in _GAMES:
         return _GAMES[name]
-    except KeyError:
-        raise UnknownGameError(
-            f"unknown game '{name}'; known games: {', '.join(list_games())}"
-        ) from None
+    size = go.size_from_name(name)
+    if size is not None:
+        return go.spec_for_size(size)  # UnknownGameError outside 5..19
+    raise UnknownGameError(
+        f"unknown game '{name}'; known games: {', '.join(list_games())} "
+        f"(and goN for Go on any board from {go.MIN_SIZE}x{go.MIN_SIZE} to {go.MAX_SIZE}x{go.MAX_SIZE})"
+    )
 
 
 register_envs()

@@ -5,16 +5,17 @@ dispatcher pickles with a uuid drawn at random in each process, together with
 the dispatchers its own function refers to. Left alone, every process misses
 the cache, recompiles every closure kernel (seconds) and appends another entry
 to the cache (which grew without bound). Naming each captured dispatcher, and
-every dispatcher it reaches, deterministically makes the key stable across
-processes. The pickle still carries the functions' code, so editing a kernel
-still invalidates the closures built on it (checked with numba 0.68, across
-files). This uses numba's private ``_set_uuid``; tests/test_numba_cache.py
-checks that a second process compiles nothing.
+every dispatcher (and intrinsic) it reaches, deterministically makes the key
+stable across processes. The pickle still carries the functions' code, so
+editing a kernel still invalidates the closures built on it (checked with
+numba 0.68, across files). This uses numba's private ``_set_uuid``;
+tests/test_numba_cache.py checks that a second process compiles nothing.
 """
 
 from __future__ import annotations
 
 from numba.core.dispatcher import Dispatcher
+from numba.core.extending import _Intrinsic
 
 
 _NAMED: dict[int, str] = {}
@@ -53,3 +54,10 @@ def _name_all(dispatcher: Dispatcher, name: str | None) -> None:
     for value in referenced:
         if isinstance(value, Dispatcher):
             _name_all(value, None)
+        elif isinstance(value, _Intrinsic) and id(value) not in _NAMED:
+            # An intrinsic pickles with a random uuid as well (engine.go's stack_words).
+            _NAMED[id(value)] = intrinsic_name = f"{value._defn.__module__}.{value._defn.__qualname__}"
+            try:
+                value._set_uuid(f"zeroplay:{intrinsic_name}")
+            except AssertionError:
+                pass

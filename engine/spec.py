@@ -4,9 +4,10 @@ Conventions shared by every game module:
 
 - A position is a flat ``np.int64`` array of length ``spec.state_size``.
 - ``status(state)`` returns ``ONGOING`` while the game goes on, else the final
-  value for the side to move: ``+1`` won, ``0`` draw, ``-1`` lost. (In every
-  game here the side to move at a terminal position is the one who did not make
-  the last move, so a decisive result is always ``-1``.)
+  value for the side to move: ``+1`` won, ``0`` draw, ``-1`` lost. Any of the
+  three can occur: in Connect Four and tic-tac-toe the last move wins, so a
+  decisive result is ``-1`` there, but a Go game ends on a pass and is scored,
+  so the side to move after the second pass may have won (``+1``).
 - Actions are integers in ``[0, num_actions)``.
 - Symmetries are *gather* tables: applying symmetry ``k`` to planes ``[C, H*W]``
   gives ``planes[:, cell_perms[k]]``; to a policy ``[A]`` gives
@@ -27,8 +28,8 @@ ONGOING = 2
 
 class IllegalMoveError(ValueError):
     """A move or move sequence that cannot be played: malformed text, an
-    occupied cell or full column, or a move after the game ended. The message
-    says which."""
+    occupied cell or full column, a suicide or superko repetition (Go), or a
+    move after the game ended. The message says which."""
 
 
 class UnknownGameError(ValueError):
@@ -64,7 +65,8 @@ class GameSpec:
     play_into: Callable
     """(state [S], action, out [S]) -> None; never modifies ``state``; does not check legality."""
     status: Callable
-    """(state [S]) -> int: ONGOING, or the final value (-1, 0, +1) for the side to move."""
+    """(state [S]) -> int: ONGOING, or the final value (-1, 0, +1) for the side to move
+    (+1 happens: see the module docstring)."""
     encode: Callable
     """(state [S], out [C, H, W] float32) -> None; plane 0 = side to move."""
     transform_into: Callable

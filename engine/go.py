@@ -1,0 +1,979 @@
+"""Go on an n x n board, 5 <= n <= 19: ``go9``, ``go13`` and ``go19`` are
+registered, ``engine.get_game("goN")`` builds any other size on demand.
+
+Rules: Tromp-Taylor / Chinese area scoring without dead-stone removal.
+Captures; suicide (of one stone or of a group) is illegal; positional superko
+(a move may not recreate any earlier board of the game, whoever is to move);
+pass is always legal; the game ends after two consecutive passes or after
+``2 * n * n`` moves (passes included: OpenSpiel's cap, so ``max_game_length``
+bounds the state). The score is each side's stones plus the empty regions
+that touch only its stones; black wins if its score minus white's exceeds
+komi (7.5 by default; 0, a draw, only when an integer komi ties). ``status``
+is the value for the side to move, which after two passes may be the winner.
+
+Points, actions and notation. Point ``a = n * row + col``, row 0 the top row,
+as in the planes; action ``n * n`` is pass, so A = n * n + 1. Text uses GTP
+vertices: a column letter (A-T without I) and a row number, A1 bottom-left::
+
+    9 | 0  1  2  3  4  5  6  7  8        go9
+    8 | 9 10 11 ...
+    1 | 72 ...                  80
+        A  B  C  D  E  F  G  H  J         pass = 81
+
+State [S] int64, S = 10 + ceil((n+2)^2 / 8) + 8 W + 2 n^2 + 1 with
+W = ceil((n+2)^2 / 64) (go9: 205, go13: 395, go19: 845)::
+
+    SIZE        n
+    TO_MOVE     BLACK (+1) or WHITE (-1)
+    PLY         moves played, passes included
+    PASSES      consecutive passes just played (2 ends the game)
+    KOMI2       komi * 2, so that 7.5 is exact (GTP ``komi`` changes it: set_komi)
+    STATUS      ONGOING, or the final value for the side to move
+    FRAME       which of the 8 symmetries maps this board to the one the hashes
+                were computed on (0 unless transform_into made the state)
+    HASH        Zobrist hash of the board (bits 19-63, as in HISTORY)
+    STONES      stones on the board
+    NUM_BOARDS  entries in HISTORY
+    CELLS       the (n+2) x (n+2) board with a border, one byte a cell (read it
+                through ``state.view(np.int8)`` from byte CELL0): EMPTY 0,
+                BORDER 3, and a stone of colour c is c when its group has two
+                liberties or more, 2c when it has one (in atari). The flag makes
+                legality local: an empty point is legal (superko aside) iff a
+                neighbour is empty, an own stone not in atari, or an opponent
+                stone in atari (a capture).
+    PACKED      T boards as bitsets over the padded cell index, W words per
+                colour: [black][white] now, 1 move ago, ..., T-1 moves ago
+    HISTORY     one int64 per distinct board of the game, sorted by (count, ply)
+                (2 n^2 + 1 slots, the unused ones 0): bits 19-63 Zobrist hash,
+                bits 10-18 stone count, bits 0-9 the ply after which it arose
+
+Superko: a board with c stones can only come back through a move that leaves
+c stones, so legal_mask looks at two kinds of blocks of the sorted HISTORY.
+Boards with one stone more than now (one binary search) are what a move that
+captures nothing could repeat: the XOR of such a board's hash with the current
+one is the key of the one stone they differ by, which KEY_TABLE turns into the
+point to forbid. A capturing move hashes the stones it takes and looks in the
+block of ``count + 1 - captured``. 45 random hash bits and the exact count make
+a false repetition about 1 in 3e13 per comparison. Passes add no entry.
+
+Symmetries: the 8 of the square on the points, pass fixed. Zobrist keys are
+not symmetric, so a transformed state keeps its hashes and records the
+symmetry in FRAME; hashing a point looks its key up through FRAME. Every
+state played from the initial one has FRAME 0 and never pays for this.
+
+Planes [2T + 1, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there): for
+t = 0..T-1, plane 2t holds the side to move's stones t moves ago and plane
+2t+1 the opponent's (zeros before the game began), and the last plane is all
+ones when black is to move. T = 4 shows a ko and its retake and the short
+cycles of a triple ko; legality (superko included) never depends on the
+network, and on a CPU budget every plane costs encode time and first-layer
+work for each training sample, for information AlphaGo Zero's ablations found
+minor. Komi is not an input: a network assumes the komi it was trained with.
+
+Speed (go9 random playouts, see benchmarks/engine_speed.py): the kernels use
+no heap (numba's np.empty costs about 100 ns here, as much as a whole
+legal_mask; scratch lives on the stack, see ``stack_words``), the cells are
+bytes so that legal_mask's first pass runs 64 cells per vector instruction,
+and hot loops index with unsigned integers: numba wraps negative signed
+indices with a select on every access, which blocks vectorisation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+
+import numba
+import numpy as np
+from numba.core import cgutils
+from numba.core import types as nbtypes
+from numba.extending import intrinsic
+
+from engine.numba_cache import stable_identity
+from engine.spec import ONGOING, IllegalMoveError, UnknownGameError, spec_from_module
+from engine.symmetry import dihedral_cell_perms, inverse_indices
+
+MIN_SIZE, MAX_SIZE = 5, 19
+REGISTERED_SIZES = (9, 13, 19)
+DEFAULT_KOMI = 7.5
+HISTORY_PLANES = 4
+"""T: positions in the input planes (the current one included)."""
+NUM_PLANES = 2 * HISTORY_PLANES + 1
+
+BLACK, WHITE, EMPTY, BORDER = 1, -1, 0, 3
+MARK = 4
+"""Cell code ``MARK * colour`` labels stones visited by a flood fill while it runs."""
+
+SIZE, TO_MOVE, PLY, PASSES, KOMI2, STATUS, FRAME, HASH, STONES, NUM_BOARDS = range(10)
+CELLS = 10
+"""First word of the cells; byte CELL0 of ``state.view(np.int8)``."""
+CELL0 = 8 * CELLS
+
+PLY_BITS = 10
+COUNT_BITS = 9
+ORDER_MASK = (1 << (PLY_BITS + COUNT_BITS)) - 1
+"""Low bits of a HISTORY entry: count and ply, the sort key."""
+PLY_MASK = (1 << PLY_BITS) - 1
+HASH_MASK = -(1 << (PLY_BITS + COUNT_BITS))
+"""The hash bits of a HISTORY entry (and of every Zobrist key)."""
+
+# Bits of ``neighbour_kinds``: 1 << (cell * mover + 3) for each neighbour.
+CAPTURE = 1 << 1  # an opponent stone in atari (cell -2 * mover)
+LIBERTY = (1 << 3) | (1 << 4)  # an empty point, or an own stone not in atari
+
+LEGAL, GAME_OVER, OFF_BOARD, OCCUPIED, SUICIDE, SUPERKO = range(6)
+"""Codes of ``move_verdict``."""
+
+U64 = numba.uint64
+"""Index type of the hot loops (see the module docstring)."""
+MAX_PADDED = (MAX_SIZE + 2) ** 2
+"""Cells of the largest padded board: the size of the stack scratch buffers."""
+_PAIR_WORDS = 2 * MAX_PADDED
+"""captured_signature's stack of (cell, point) pairs."""
+ZEROS = np.zeros(2 * MAX_SIZE * MAX_SIZE + 1, np.int64)
+"""What the unused HISTORY slots are copied from."""
+
+KEYS = np.random.default_rng(20240607).integers(1, 2**45, size=(2, MAX_PADDED), dtype=np.int64) << (PLY_BITS + COUNT_BITS)
+"""[2, 441] Zobrist keys (black, white) of each padded cell index (a board of
+size n uses the first (n+2)^2); hash bits only, so XORs keep the low bits free."""
+
+
+def _compose_table() -> np.ndarray:
+    perms = dihedral_cell_perms(5)
+    table = np.zeros((8, 8), np.int64)
+    for f in range(8):
+        for k in range(8):
+            table[f, k] = next(g for g in range(8) if np.array_equal(perms[g], perms[f][perms[k]]))
+    return table
+
+
+COMPOSE = _compose_table()
+"""[8, 8]: the symmetry g with perm_g = perm_f[perm_k] (gather tables of
+``engine.symmetry.dihedral_cell_perms``): a board in frame f transformed by k is in frame g."""
+INVERSE_FRAME = np.array([int(np.flatnonzero(COMPOSE[f] == 0)[0]) for f in range(8)], np.int64)
+"""[8]: the frame that undoes each frame."""
+
+_KEY_SLOTS = 4096
+
+
+def _key_table() -> np.ndarray:
+    table = np.zeros((2, _KEY_SLOTS), np.int64)
+    for colour_index in range(2):
+        for local in range(MAX_PADDED):
+            key = KEYS[colour_index, local]
+            slot = (key >> 52) & (_KEY_SLOTS - 1)
+            while table[0, slot] != 0:
+                slot = (slot + 1) & (_KEY_SLOTS - 1)
+            table[:, slot] = key, colour_index * MAX_PADDED + local
+    return table
+
+
+KEY_TABLE = _key_table()
+"""[2, 4096] open-addressing table from a Zobrist key (row 0) to its owner (row 1:
+colour index * 441 + padded cell index), so that superko needs no scan of the board."""
+
+
+# ---- layout and small helpers ----------------------------------------------
+
+
+@intrinsic
+def stack_words(typingctx, length):
+    """``voidptr`` to ``length`` (an integer literal) uninitialised 8-byte words
+    in the stack frame of the calling kernel, to view with ``numba.carray``.
+    numba puts every np.empty on the heap, at about 100 ns a call here."""
+    if not isinstance(length, nbtypes.IntegerLiteral):
+        return None
+
+    def codegen(context, builder, signature, args):
+        words = cgutils.alloca_once(builder, context.get_value_type(nbtypes.int64), size=length.literal_value)
+        return builder.bitcast(words, cgutils.voidptr_t)
+
+    return nbtypes.voidptr(length), codegen
+
+
+@numba.njit(cache=True, inline="always")
+def layout(n):
+    """(stride, packed, words, history): the padded row length, the offsets of
+    PACKED and HISTORY, and the words per colour of a packed board."""
+    stride = n + 2
+    packed = CELLS + ((stride * stride + 7) >> 3)
+    words = (stride * stride + 63) >> 6
+    return stride, packed, words, packed + HISTORY_PLANES * 2 * words
+
+
+@numba.njit(cache=True, inline="always")
+def copy_words(source, start, target, target_start, count):
+    """target[target_start:][:count] = source[start:][:count] (count >= 0), on
+    unsigned indices so that it compiles to a vector copy."""
+    source_start, target_start = U64(start), U64(target_start)
+    for i in range(U64(count)):
+        target[target_start + i] = source[source_start + i]
+
+
+@numba.njit(cache=True, inline="always")
+def cell_of(action, n):
+    """Byte index (into ``state.view(np.int8)``) of the cell of point ``action``."""
+    return CELL0 + (action // n + 1) * (n + 2) + action % n + 1
+
+
+@numba.njit(cache=True)
+def dihedral_source(frame, n, row, col):
+    """(row, col) that symmetry ``frame`` gathers into (row, col): the cell
+    arithmetic of ``engine.symmetry.dihedral_cell_perms(n)[frame]``."""
+    turns = frame & 3
+    if turns == 0:
+        a, b = row, col
+    elif turns == 1:
+        a, b = col, n - 1 - row
+    elif turns == 2:
+        a, b = n - 1 - row, n - 1 - col
+    else:
+        a, b = n - 1 - col, row
+    if frame >= 4:
+        return b, a
+    return a, b
+
+
+@numba.njit(cache=True, inline="always")
+def point_key(frame, colour, q, n, stride):
+    """Zobrist key of a stone of ``colour`` on cell ``q``, in the frame of the hashes."""
+    local = q - CELL0
+    if frame != 0:
+        row, col = dihedral_source(frame, n, local // stride - 1, local % stride - 1)
+        local = (row + 1) * stride + col + 1
+    return KEYS[(1 - colour) >> 1, local]
+
+
+@numba.njit(cache=True, inline="always")
+def key_owner(key):
+    """Colour index * 441 + padded cell index of the Zobrist key ``key``, or -1."""
+    slot = (key >> 52) & (_KEY_SLOTS - 1)
+    while KEY_TABLE[0, slot] != 0:
+        if KEY_TABLE[0, slot] == key:
+            return KEY_TABLE[1, slot]
+        slot = (slot + 1) & (_KEY_SLOTS - 1)
+    return -1
+
+
+@numba.njit(cache=True)
+def cell_in_frame(frame, local, n, stride):
+    """The cell whose key is the one of padded index ``local`` in the frame of the hashes."""
+    if frame != 0:
+        row, col = dihedral_source(INVERSE_FRAME[frame], n, local // stride - 1, local % stride - 1)
+        local = (row + 1) * stride + col + 1
+    return CELL0 + local
+
+
+@numba.njit(cache=True, inline="always")
+def neighbour_kinds(cells, q, stride, mover):
+    """Bit ``cell * mover + 3`` for each of the 4 neighbours of cell ``q``."""
+    return ((1 << (cells[q - 1] * mover + 3)) | (1 << (cells[q + 1] * mover + 3))
+            | (1 << (cells[q - stride] * mover + 3)) | (1 << (cells[q + stride] * mover + 3)))
+
+
+@numba.njit(cache=True, inline="always")
+def lower_bound(state, history, num_boards, key):
+    """First HISTORY index whose (count, ply) sort key is >= ``key`` (a binary
+    search written to compile to conditional moves, not branches)."""
+    lo, remaining = 0, num_boards
+    while remaining > 0:
+        step = remaining >> 1
+        less = (state[history + lo + step] & ORDER_MASK) < key
+        lo = lo + step + 1 if less else lo
+        remaining = remaining - step - 1 if less else step
+    return lo
+
+
+@numba.njit(cache=True)
+def find_repeat(state, board_hash, count):
+    """The ply after which the board with ``board_hash`` and ``count`` stones arose
+    in this game, or -1 if it never did."""
+    history = layout(state[SIZE])[3]
+    num_boards = state[NUM_BOARDS]
+    for i in range(lower_bound(state, history, num_boards, count << PLY_BITS), num_boards):
+        entry = state[history + i]
+        if (entry & ORDER_MASK) >> PLY_BITS != count:
+            break
+        if ((entry ^ board_hash) & HASH_MASK) == 0:
+            return entry & PLY_MASK
+    return -1
+
+
+# ---- flood fills over the cells (int8) -----------------------------------------
+# ``scratch`` is an int64 array of at least (n+2)^2, usually on the stack.
+
+
+@numba.njit(cache=True)
+def flood_set(cells, start, old, new, stride, scratch):
+    """Recolour the connected cells equal to ``old`` around ``start`` (itself ``old``) to ``new``."""
+    cells[start] = new
+    scratch[0] = start
+    top = 1
+    while top > 0:
+        top -= 1
+        cell = scratch[top]
+        for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+            if cells[u] == old:
+                cells[u] = new
+                scratch[top] = u
+                top += 1
+
+
+@numba.njit(cache=True)
+def settle_group(cells, start, stride, colour, scratch, early_exit):
+    """Count the liberties (0, 1, or 2 for two or more) of the group of ``colour``
+    at ``start`` and set its stones' atari flag; returns the count.
+
+    With ``early_exit`` the fill stops at the second liberty and puts back the
+    stones it marked, which is right only if every stone of the group holds the
+    'not in atari' code ``colour`` already.
+    """
+    mark = MARK * colour
+    cells[start] = mark
+    scratch[0] = start
+    head, end = 0, 1
+    first, liberties = -1, 0
+    while head < end:
+        cell = scratch[head]
+        head += 1
+        for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+            v = cells[u]
+            if v == colour or v == 2 * colour:
+                cells[u] = mark
+                scratch[end] = u
+                end += 1
+            elif v == EMPTY and u != first and liberties < 2:
+                first = u if liberties == 0 else first
+                liberties += 1
+                if liberties == 2 and early_exit:
+                    for i in range(end):
+                        cells[scratch[i]] = colour
+                    return 2
+    final = colour if liberties >= 2 else 2 * colour
+    for i in range(end):
+        cells[scratch[i]] = final
+    return liberties
+
+
+@numba.njit(cache=True)
+def captured_signature(cells, frame, q, point, mover, n, stride, marks, stack):
+    """(XOR of the Zobrist keys, number) of the opponent stones a move on cell
+    ``q`` (point ``point``) would capture: the groups in atari next to it.
+
+    ``marks`` [A] bool must be False on those stones (legal_mask passes its own
+    output: they are occupied points); it is used while they are walked and
+    left as it was. ``stack`` [2 (n+2)^2] int64 is scratch for (cell, point)
+    pairs, so that no point costs a division.
+    """
+    prey = -2 * mover
+    steps = ((-1, -1), (1, 1), (-stride, -n), (stride, n))
+    signature, size, end = 0, 0, 0
+    for cell_step, point_step in steps:
+        t = q + cell_step
+        if cells[t] != prey:
+            continue
+        if (cells[t - 1] != prey) & (cells[t + 1] != prey) & (cells[t - stride] != prey) & (cells[t + stride] != prey):
+            signature ^= point_key(frame, -mover, t, n, stride)  # a lone stone, the common case
+            size += 1
+            continue
+        if marks[point + point_step]:
+            continue  # a group met from another side of q
+        marks[point + point_step] = True
+        stack[2 * end], stack[2 * end + 1] = t, point + point_step
+        head = end
+        end += 1
+        while head < end:
+            cell, cell_point = stack[2 * head], stack[2 * head + 1]
+            head += 1
+            signature ^= point_key(frame, -mover, cell, n, stride)
+            size += 1
+            for u_step, u_point_step in steps:
+                u, u_point = cell + u_step, cell_point + u_point_step
+                if cells[u] == prey and not marks[u_point]:
+                    marks[u_point] = True
+                    stack[2 * end], stack[2 * end + 1] = u, u_point
+                    end += 1
+    for i in range(end):
+        marks[stack[2 * i + 1]] = False
+    return signature, size
+
+
+@numba.njit(cache=True)
+def area_difference(state):
+    """Black's area minus white's (stones plus empty regions that touch only
+    that colour's stones), without komi."""
+    n = state[SIZE]
+    stride = n + 2
+    cells = state.view(np.int8)
+    visited = np.zeros(cells.shape[0], np.bool_)
+    stack = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    difference = 0
+    for r in range(n):
+        for c in range(n):
+            q = CELL0 + (r + 1) * stride + c + 1
+            v = cells[q]
+            if v != EMPTY:
+                difference += 1 if v > 0 else -1
+                continue
+            if visited[q]:
+                continue
+            visited[q] = True
+            stack[0] = q
+            top, size, touches = 1, 0, 0  # touches: bit 0 black, bit 1 white
+            while top > 0:
+                top -= 1
+                cell = stack[top]
+                size += 1
+                for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+                    w = cells[u]
+                    if w == EMPTY:
+                        if not visited[u]:
+                            visited[u] = True
+                            stack[top] = u
+                            top += 1
+                    elif w != BORDER:
+                        touches |= 1 if w > 0 else 2
+            if touches == 1:
+                difference += size
+            elif touches == 2:
+                difference -= size
+    return difference
+
+
+@numba.njit(cache=True)
+def final_status(state):
+    """The value for the side to move if the game ended now (area score and komi)."""
+    black_margin = 2 * area_difference(state) - state[KOMI2]
+    black_value = 1 if black_margin > 0 else -1 if black_margin < 0 else 0
+    return black_value * state[TO_MOVE]
+
+
+# ---- the kernels of the game contract ------------------------------------------
+
+
+@numba.njit(cache=True)
+def empty_state(n):
+    """The empty n x n board, black to move, komi 7.5."""
+    stride, packed, words, history = layout(n)
+    state = np.zeros(history + 2 * n * n + 1, np.int64)
+    state[SIZE] = n
+    state[TO_MOVE] = BLACK
+    state[KOMI2] = 15
+    state[STATUS] = ONGOING
+    state[NUM_BOARDS] = 1  # the empty board: hash 0, no stones, ply 0 (entry 0)
+    cells = state.view(np.int8)
+    for r in range(stride):
+        for c in range(stride):
+            if r == 0 or c == 0 or r == stride - 1 or c == stride - 1:
+                cells[CELL0 + r * stride + c] = BORDER
+    return state
+
+
+def _make_initial_state(n: int):
+    @numba.njit(cache=True)
+    def initial_state():
+        return empty_state(n)
+
+    return stable_identity(initial_state, f"engine.go.initial_state[{n}]")
+
+
+_FLAG_WORDS = 64
+"""legal_mask's per-cell flags, bytes in words: 512 >= the (n-1)(n+2) + n cells it scans."""
+
+
+@numba.njit(cache=True)
+def legal_mask(state, out):
+    """state [S], out [A] bool: empty points that are neither suicide nor a
+    superko repetition, and pass; all False once the game is over."""
+    n = state[SIZE]
+    num_points = n * n
+    if state[STATUS] != ONGOING:
+        for a in range(num_points + 1):
+            out[a] = False
+        return
+    cells = state.view(np.int8)
+    own, prey = np.int8(state[TO_MOVE]), np.int8(-2 * state[TO_MOVE])
+    # First pass, over every cell from the first point to the last (the border
+    # cells between rows too: one long loop vectorises, n-cell rows do not):
+    # bit 0 empty and not suicide, bit 1 empty and capturing.
+    flags = numba.carray(stack_words(_FLAG_WORDS), 8 * _FLAG_WORDS, np.int8)
+    stride = U64(n + 2)
+    first = U64(CELL0) + stride + U64(1)
+    for i in range(U64(n - 1) * stride + U64(n)):
+        q = first + i
+        left, right, up, down = cells[q - U64(1)], cells[q + U64(1)], cells[q - stride], cells[q + stride]
+        breathes = ((left == 0) | (left == own) | (right == 0) | (right == own)
+                    | (up == 0) | (up == own) | (down == 0) | (down == own))
+        captures = (left == prey) | (right == prey) | (up == prey) | (down == prey)
+        empty = cells[q] == 0
+        flags[i] = (empty & (breathes | captures)) | ((empty & captures) << 1)
+    capture_rows = 0  # bit r: row r has a capturing move
+    for r in range(n):
+        row = U64(r) * stride
+        seen = np.int8(0)
+        for c in range(n):
+            flag = flags[row + U64(c)]
+            out[r * n + c] = (flag & 1) != 0
+            seen |= flag
+        capture_rows |= np.int64((seen >> 1) & 1) << r
+    out[num_points] = True
+    # A move that captures nothing can only repeat a board with one stone more
+    # than now; the block of those in HISTORY is often empty.
+    history = layout(n)[3]
+    stones = state[STONES]
+    lo = lower_bound(state, history, state[NUM_BOARDS], (stones + 1) << PLY_BITS)
+    if capture_rows or (lo < state[NUM_BOARDS] and (state[history + lo] & ORDER_MASK) >> PLY_BITS == stones + 1):
+        exclude_repeats(state, out, capture_rows, lo)
+
+
+@numba.njit(cache=True)
+def exclude_repeats(state, out, capture_rows, lo):
+    """Second pass of legal_mask: clear the moves in ``out`` that recreate an
+    earlier board. The block of HISTORY from ``lo`` holds the boards with one
+    stone more than now; bit r of ``capture_rows`` says that row r has a capture."""
+    n = state[SIZE]
+    stride = n + 2
+    history = layout(n)[3]
+    cells = state.view(np.int8)
+    mover = state[TO_MOVE]
+    frame = state[FRAME]
+    current = state[HASH]
+    stones = state[STONES]
+    # Moves that capture nothing: such a board differs from this one by one
+    # stone, whose key the XOR of the two hashes is.
+    for i in range(lo, state[NUM_BOARDS]):
+        entry = state[history + i]
+        if (entry & ORDER_MASK) >> PLY_BITS != stones + 1:
+            break
+        owner = key_owner((entry ^ current) & HASH_MASK)
+        if owner < 0 or owner // MAX_PADDED != (1 - mover) >> 1:
+            continue
+        q = cell_in_frame(frame, owner % MAX_PADDED, n, stride)
+        if cells[q] == EMPTY and not neighbour_kinds(cells, q, stride, mover) & CAPTURE:
+            out[(q - CELL0) // stride * n - n + (q - CELL0) % stride - 1] = False
+    if capture_rows == 0:
+        return
+    stack = numba.carray(stack_words(_PAIR_WORDS), _PAIR_WORDS, np.int64)
+    for r in range(n):
+        if not (capture_rows >> r) & 1:
+            continue
+        q = CELL0 + (r + 1) * stride + 1
+        for a in range(r * n, r * n + n):
+            if out[a] and neighbour_kinds(cells, q, stride, mover) & CAPTURE:
+                signature, size = captured_signature(cells, frame, q, a, mover, n, stride, out, stack)
+                after = current ^ signature ^ point_key(frame, mover, q, n, stride)
+                out[a] = find_repeat(state, after, stones + 1 - size) < 0
+            q += 1
+
+
+@numba.njit(cache=True)
+def place_stone(out, q, mover, n, stride, packed, words):
+    """Put a stone of ``mover`` on the empty cell ``q`` of ``out``: remove the
+    groups it captures and update the atari flags, the packed board of now
+    (PACKED block 0), HASH and STONES."""
+    cells = out.view(np.int8)
+    removed = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    scratch = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    frame = out[FRAME]
+    opponent = -mover
+    board_hash = out[HASH]
+    own_words = packed + (0 if mover == BLACK else words)
+    opponent_words = packed + (words if mover == BLACK else 0)
+    # Captures: the opponent's groups in atari next to q (their last liberty is q).
+    captured = 0
+    for t in (q - 1, q + 1, q - stride, q + stride):
+        if cells[t] != 2 * opponent:
+            continue
+        cells[t] = EMPTY
+        removed[captured] = t
+        head = captured
+        captured += 1
+        while head < captured:
+            cell = removed[head]
+            head += 1
+            board_hash ^= point_key(frame, opponent, cell, n, stride)
+            local = cell - CELL0
+            out[opponent_words + (local >> 6)] &= ~(1 << (local & 63))
+            for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+                if cells[u] == 2 * opponent:
+                    cells[u] = EMPTY
+                    removed[captured] = u
+                    captured += 1
+    cells[q] = mover
+    board_hash ^= point_key(frame, mover, q, n, stride)
+    local = q - CELL0
+    out[own_words + (local >> 6)] |= 1 << (local & 63)
+    # An own group next to a captured stone gains that point and keeps its old
+    # liberty (not q, or it would be part of q's group): two liberties at least.
+    for i in range(captured):
+        cell = removed[i]
+        for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+            if cells[u] == 2 * mover:
+                flood_set(cells, u, 2 * mover, mover, stride, scratch)
+    # The new group: two empty neighbours of q are two liberties; otherwise count.
+    empties, in_atari = 0, False
+    for u in (q - 1, q + 1, q - stride, q + stride):
+        empties += cells[u] == EMPTY
+        in_atari |= cells[u] == 2 * mover
+    if empties >= 2:
+        for u in (q - 1, q + 1, q - stride, q + stride):
+            if cells[u] == 2 * mover:
+                flood_set(cells, u, 2 * mover, mover, stride, scratch)
+    else:
+        settle_group(cells, q, stride, mover, scratch, not in_atari)
+    # Opponent groups next to q lost a liberty (they had two or more, or were captured).
+    for u in (q - 1, q + 1, q - stride, q + stride):
+        if cells[u] == opponent:
+            settle_group(cells, u, stride, opponent, scratch, True)
+    out[HASH] = board_hash
+    out[STONES] += 1 - captured
+
+
+@numba.njit(cache=True)
+def play_into(state, action, out):
+    """state [S], action (a point or pass), out [S]: the position after the move."""
+    n = state[SIZE]
+    num_points = n * n
+    stride, packed, words, history = layout(n)
+    board_words = 2 * words
+    capacity = 2 * num_points + 1
+    # Header, cells and the packed board of now, then the older boards shift back by one.
+    copy_words(state, 0, out, 0, packed + board_words)
+    copy_words(state, packed, out, packed + board_words, (HISTORY_PLANES - 1) * board_words)
+    ply = state[PLY] + 1
+    out[PLY] = ply
+    out[TO_MOVE] = -state[TO_MOVE]
+    if action == num_points:
+        out[PASSES] = state[PASSES] + 1
+        copy_words(state, history, out, history, capacity)
+    else:
+        out[PASSES] = 0
+        place_stone(out, cell_of(action, n), state[TO_MOVE], n, stride, packed, words)
+        count = out[STONES]
+        # Insert the new board at the end of its count's block (its ply is the largest).
+        num_boards = state[NUM_BOARDS]
+        position = lower_bound(state, history, num_boards, (count + 1) << PLY_BITS)
+        copy_words(state, history, out, history, position)
+        out[history + position] = out[HASH] | (count << PLY_BITS) | ply
+        copy_words(state, history + position, out, history + position + 1, num_boards - position)
+        copy_words(ZEROS, 0, out, history + num_boards + 1, capacity - num_boards - 1)
+        out[NUM_BOARDS] = num_boards + 1
+    if out[PASSES] >= 2 or ply >= 2 * num_points:
+        out[STATUS] = final_status(out)
+
+
+@numba.njit(cache=True)
+def status(state):
+    return state[STATUS]
+
+
+@numba.njit(cache=True)
+def encode(state, out):
+    """state [S], out [2T + 1, n, n] float32 (see the module docstring)."""
+    n = state[SIZE]
+    stride, packed, words, history = layout(n)
+    black_to_move = state[TO_MOVE] == BLACK
+    for t in range(HISTORY_PLANES):
+        black = packed + 2 * words * t
+        own = black if black_to_move else black + words
+        other = black + words if black_to_move else black
+        for r in range(n):
+            for c in range(n):
+                local = (r + 1) * stride + c + 1
+                word, bit = local >> 6, local & 63
+                out[2 * t, r, c] = (state[own + word] >> bit) & 1
+                out[2 * t + 1, r, c] = (state[other + word] >> bit) & 1
+    colour = 1.0 if black_to_move else 0.0
+    for r in range(n):
+        for c in range(n):
+            out[2 * HISTORY_PLANES, r, c] = colour
+
+
+@numba.njit(cache=True)
+def transform_into(state, cell_perm, out):
+    """cell_perm [n*n]: one of ``dihedral_cell_perms(n)``; moves the board and the
+    packed boards, composes FRAME, and keeps HASH and HISTORY (see the docstring)."""
+    n = state[SIZE]
+    stride, packed, words, history = layout(n)
+    symmetry = -1
+    for k in range(8):
+        r0, c0 = dihedral_source(k, n, 0, 0)
+        r1, c1 = dihedral_source(k, n, 0, 1)
+        if cell_perm[0] == r0 * n + c0 and cell_perm[1] == r1 * n + c1:
+            symmetry = k
+            break
+    if symmetry < 0:
+        raise ValueError("transform_into: cell_perm is not a symmetry of the square board")
+    copy_words(state, 0, out, 0, state.shape[0])
+    out[FRAME] = COMPOSE[state[FRAME], symmetry]
+    copy_words(ZEROS, 0, out, packed, HISTORY_PLANES * 2 * words)
+    cells, out_cells = state.view(np.int8), out.view(np.int8)
+    for a in range(n * n):
+        q, q_source = cell_of(a, n), cell_of(cell_perm[a], n)
+        out_cells[q] = cells[q_source]
+        local, local_source = q - CELL0, q_source - CELL0
+        for block in range(HISTORY_PLANES * 2):
+            base = packed + block * words
+            bit = (state[base + (local_source >> 6)] >> (local_source & 63)) & 1
+            out[base + (local >> 6)] |= bit << (local & 63)
+
+
+# ---- kernels behind the helpers ------------------------------------------------
+
+
+@numba.njit(cache=True)
+def move_verdict(state, action):
+    """(code, ply): LEGAL, GAME_OVER, OFF_BOARD, OCCUPIED, SUICIDE, or SUPERKO with
+    the ply after which the repeated board arose (-1 for the other codes)."""
+    n = state[SIZE]
+    if state[STATUS] != ONGOING:
+        return GAME_OVER, -1
+    if action < 0 or action > n * n:
+        return OFF_BOARD, -1
+    if action == n * n:
+        return LEGAL, -1
+    stride = n + 2
+    cells = state.view(np.int8)
+    q = cell_of(action, n)
+    mover = state[TO_MOVE]
+    if cells[q] != EMPTY:
+        return OCCUPIED, -1
+    if not neighbour_kinds(cells, q, stride, mover) & (CAPTURE | LIBERTY):
+        return SUICIDE, -1
+    marks = np.zeros(n * n + 1, np.bool_)
+    stack = np.empty(2 * stride * stride, np.int64)
+    signature, size = captured_signature(cells, state[FRAME], q, action, mover, n, stride, marks, stack)
+    after = state[HASH] ^ signature ^ point_key(state[FRAME], mover, q, n, stride)
+    ply = find_repeat(state, after, state[STONES] + 1 - size)
+    if ply >= 0:
+        return SUPERKO, ply
+    return LEGAL, -1
+
+
+@numba.njit(cache=True)
+def settle_setup(state):
+    """Complete a state whose cells hold stones as +-1 and whose history is empty:
+    atari flags, HASH, STONES, packed board, HISTORY entry 0 (ply 0) and NUM_BOARDS.
+    Returns False if a group has no liberty."""
+    n = state[SIZE]
+    stride, packed, words, history = layout(n)
+    cells = state.view(np.int8)
+    scratch = np.empty(stride * stride, np.int64)
+    board_hash, stones = 0, 0
+    for a in range(n * n):
+        q = cell_of(a, n)
+        if cells[q] == EMPTY:
+            continue
+        if settle_group(cells, q, stride, 1 if cells[q] > 0 else -1, scratch, False) == 0:
+            return False
+        colour = 1 if cells[q] > 0 else -1
+        board_hash ^= point_key(state[FRAME], colour, q, n, stride)
+        stones += 1
+        local = q - CELL0
+        base = packed + (0 if colour == BLACK else words)
+        state[base + (local >> 6)] |= 1 << (local & 63)
+    state[HASH] = board_hash
+    state[STONES] = stones
+    state[history] = board_hash | (stones << PLY_BITS)
+    state[NUM_BOARDS] = 1
+    return True
+
+
+# ---- human-facing helpers (also what the GTP and SGF layers call) -----------------
+
+COLUMNS = "ABCDEFGHJKLMNOPQRST"
+"""GTP column letters: I is skipped."""
+
+
+def board_size(state: np.ndarray) -> int:
+    return int(state[SIZE])
+
+
+def _points(state: np.ndarray) -> np.ndarray:
+    """[n*n] int8: the cell of every point (see CELLS)."""
+    n = board_size(state)
+    stride = n + 2
+    padded = state.view(np.int8)[CELL0: CELL0 + stride * stride].reshape(stride, stride)
+    return padded[1:-1, 1:-1].ravel()
+
+
+def parse_vertex(text: str, size: int) -> int:
+    """A GTP vertex ('D4', 'd4', 'pass'; A1 is bottom-left, letters skip I) -> action."""
+    word = text.strip().upper()
+    if word == "PASS":
+        return size * size
+    match = re.fullmatch(r"([A-Z])(\d{1,2})", word)
+    last = COLUMNS[size - 1]
+    if match is None or match.group(1) not in COLUMNS[:size] or not 1 <= int(match.group(2)) <= size:
+        hint = " (GTP columns skip I)" if match is not None and match.group(1) == "I" else ""
+        raise IllegalMoveError(f"'{text.strip()}' is not a point of the {size}x{size} board{hint}: "
+                               f"columns A-{last} without I, rows 1-{size}, or pass")
+    col = COLUMNS.index(match.group(1))
+    return (size - int(match.group(2))) * size + col
+
+
+def format_vertex(action: int, size: int) -> str:
+    """Action -> GTP vertex ('D4', or 'pass' for action size*size)."""
+    action = int(action)
+    if action == size * size:
+        return "pass"
+    return f"{COLUMNS[action % size]}{size - action // size}"
+
+
+def split_moves(text: str) -> list[str]:
+    """'D4 Q16, pass' -> ['D4', 'Q16', 'pass']."""
+    return text.replace(",", " ").split()
+
+
+def render(state: np.ndarray) -> str:
+    """The board as GTP showboard draws it: X black, O white, column letters and row numbers."""
+    n = board_size(state)
+    cells = _points(state)
+    letters = "   " + " ".join(COLUMNS[:n])
+    lines = [letters]
+    for r in range(n):
+        row = " ".join("X" if v > 0 else "O" if v < 0 else "." for v in cells[r * n: r * n + n])
+        lines.append(f"{n - r:2d} {row} {n - r}")
+    lines.append(letters)
+    return "\n".join(lines)
+
+
+def why_illegal(state: np.ndarray, action: int) -> str:
+    """Which rule forbids ``action``: game over, off the board, occupied, suicide or superko."""
+    n = board_size(state)
+    code, ply = move_verdict(state, int(action))
+    if code == GAME_OVER:
+        return "the game is over"
+    if code == OFF_BOARD:
+        return f"action {action} is off the board (actions are 0-{n * n}, {n * n} = pass)"
+    vertex = format_vertex(action, n)
+    if code == OCCUPIED:
+        return f"{vertex} is occupied"
+    if code == SUICIDE:
+        return f"{vertex} is suicide: the stone and its group would have no liberty"
+    if code == SUPERKO:
+        earlier = "the initial position" if ply == 0 else f"the position after move {ply}"
+        return f"{vertex} repeats {earlier} (positional superko)"
+    return f"{vertex} is legal"
+
+
+def komi(state: np.ndarray) -> float:
+    return float(state[KOMI2]) / 2
+
+
+def set_komi(state: np.ndarray, value: float) -> np.ndarray:
+    """A copy of ``state`` with komi ``value`` (a multiple of 0.5); a finished game is rescored."""
+    doubled = float(value) * 2
+    if not doubled.is_integer() or abs(doubled) > 2 * MAX_SIZE * MAX_SIZE:
+        raise ValueError(f"komi must be a multiple of 0.5 within +-{MAX_SIZE * MAX_SIZE}, got {value}")
+    out = state.copy()
+    out[KOMI2] = int(doubled)
+    if out[STATUS] != ONGOING:
+        out[STATUS] = final_status(out)
+    return out
+
+
+def side_to_move(state: np.ndarray) -> int:
+    """BLACK (+1) or WHITE (-1)."""
+    return int(state[TO_MOVE])
+
+
+def with_side_to_move(state: np.ndarray, colour: int) -> np.ndarray:
+    """A copy of ``state`` with ``colour`` (BLACK or WHITE) to move, for GTP's
+    ``play`` out of turn and for handicap stones; an ongoing game only."""
+    if colour not in (BLACK, WHITE):
+        raise ValueError(f"colour must be BLACK (1) or WHITE (-1), got {colour}")
+    if state[STATUS] != ONGOING:
+        raise IllegalMoveError("the game is over")
+    out = state.copy()
+    out[TO_MOVE] = colour
+    return out
+
+
+def area_score(state: np.ndarray) -> float:
+    """Black's area minus white's minus komi, for any position (finished or not;
+    no dead stones removed): positive when black is ahead."""
+    return float(area_difference(state)) - komi(state)
+
+
+def score_text(state: np.ndarray) -> str:
+    """The area score as GTP's final_score writes it: 'B+3.5', 'W+0.5' or '0'."""
+    score = area_score(state)
+    if score == 0:
+        return "0"
+    return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+
+def stones(state: np.ndarray) -> tuple[list[int], list[int]]:
+    """The points (actions) of black's stones and of white's, each sorted."""
+    cells = _points(state)
+    return np.flatnonzero(cells > 0).tolist(), np.flatnonzero(cells < 0).tolist()
+
+
+def position_from_stones(size: int, black=(), white=(), to_move: int = BLACK,
+                         komi: float = DEFAULT_KOMI) -> np.ndarray:
+    """A position with these stones (actions) and no history: SGF setup (AB, AW)
+    and handicap stones. Raises ValueError for a point off the board or given
+    twice, or a group without liberty."""
+    state = spec_for_size(size).initial_state()
+    black, white = [int(a) for a in black], [int(a) for a in white]
+    for point in black + white:
+        if not 0 <= point < size * size:
+            raise ValueError(f"point {point} is off the {size}x{size} board")
+    if len(set(black + white)) != len(black) + len(white):
+        raise ValueError("a point is given twice")
+    cells = state.view(np.int8)
+    for points, colour in ((black, BLACK), (white, WHITE)):
+        for point in points:
+            cells[cell_of(point, size)] = colour
+    if not settle_setup(state):
+        raise ValueError("a group has no liberty")
+    return set_komi(with_side_to_move(state, to_move), komi)
+
+
+# ---- game specs, one per board size ------------------------------------------------
+
+
+def size_from_name(name: str) -> int | None:
+    """N for a name 'goN' (any digits), else None."""
+    match = re.fullmatch(r"go(\d+)", name)
+    return int(match.group(1)) if match else None
+
+
+@functools.cache
+def spec_for_size(size: int):
+    """The GameSpec of Go on a ``size`` x ``size`` board (built once per size)."""
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise UnknownGameError(f"unknown game 'go{size}': Go boards are {MIN_SIZE}x{MIN_SIZE} to "
+                               f"{MAX_SIZE}x{MAX_SIZE} (go{MIN_SIZE} ... go{MAX_SIZE})")
+    num_points = size * size
+    cell_perms = dihedral_cell_perms(size)
+    action_perms = np.concatenate([cell_perms, np.full((8, 1), num_points, np.int64)], axis=1)
+    game = types.SimpleNamespace(
+        __name__=__name__, initial_state=_make_initial_state(size),
+        legal_mask=legal_mask, play_into=play_into, status=status, encode=encode, transform_into=transform_into,
+        render=render, parse_move=functools.partial(parse_vertex, size=size),
+        format_move=functools.partial(format_vertex, size=size), split_moves=split_moves, why_illegal=why_illegal)
+    small = size <= 9
+    return spec_from_module(
+        game,
+        name=f"go{size}",
+        board_shape=(size, size),
+        num_actions=num_points + 1,
+        planes_shape=(NUM_PLANES, size, size),
+        state_size=layout(size)[3] + 2 * num_points + 1,
+        max_game_length=2 * num_points,
+        cell_perms=cell_perms,
+        action_perms=action_perms,
+        inverse=inverse_indices(cell_perms),
+        dirichlet_alpha=round(10.0 / num_points, 3),  # AlphaZero's 0.03 on 19x19
+        default_simulations=200 if small else 400 if size <= 13 else 800,
+        net_blocks=6 if small else 10,
+        net_channels=64 if small else 128,
+    )
+
+
+SPECS = tuple(spec_for_size(size) for size in REGISTERED_SIZES)
+"""The registered sizes' specs (go9, go13, go19)."""
+
