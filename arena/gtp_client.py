@@ -43,6 +43,9 @@ DEFAULT_TIMEOUT = 60.0
 STDERR_LINES = 20
 """Lines of the engine's stderr kept for the message when it dies."""
 
+COLOUR_NAMES = {1: "black", -1: "white"}
+"""GTP's colour words for the side to move as engine states hold it (+1 black, -1 white)."""
+
 _RESPONSE_START = re.compile(r"([=?])(\d*)(.*)")
 """The first line of a response: status character, optional id, then the text."""
 
@@ -160,7 +163,8 @@ class GTPClient:
 
     def send(self, command: str, timeout: float | None = None) -> str:
         """Send one command and return the engine's answer: the text after ``=``, its lines joined
-        with newlines (a first line left empty dropped, trailing space removed). ``timeout`` overrides the client's for this command.
+        with newlines (a first line left empty dropped, trailing space removed). ``timeout``
+        overrides the client's for this command.
 
         Raises GTPFailure on a ``?`` answer, GTPTimeout, GTPEngineDied, GTPProtocolError, GTPEngineClosed.
         """
@@ -174,7 +178,7 @@ class GTPClient:
         try:
             self._process.stdin.write(f"{number} {command}\n")
             self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except OSError:  # a broken pipe: the engine is gone
             raise self._died(command) from None
         status, text = self._read_response(command, number, self.timeout if timeout is None else timeout)
         if status == "?":
