@@ -15,6 +15,7 @@ with exit code 130, as in ``arena play``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -25,13 +26,15 @@ from rich.table import Table
 
 import engine
 from arena.elo import Ratings, elo_estimate
+from arena.gtp_client import GTPError
 from arena.players import Player, QuitGame, make_player
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
+from engine import go
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (Connect Four) | "
                "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "
-               'gtp:"COMMAND" (Go engines; needs a Go game)')
+               'gtp:"COMMAND" (a GTP engine for Go games, e.g. gtp:"gnugo --mode gtp --level 1")')
 
 
 class ArenaError(Exception):
@@ -80,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--sprt", metavar="ELO0,ELO1",
                        help="run an SPRT of H0 'A is ELO0 stronger' against H1 'A is ELO1 stronger' "
                             "(e.g. 0,35 as in Leela Zero) and stop as soon as it decides; --games is the cap")
+    match.add_argument("--sgf", type=Path, metavar="DIR",
+                       help="also save every game as DIR/game-NNNNN.sgf (Go games), numbered on from those there")
     match.add_argument("--alpha", type=float, default=0.05, help="SPRT false-H1 rate (%(default)s)")
     match.add_argument("--beta", type=float, default=0.05, help="SPRT false-H0 rate (%(default)s)")
 
@@ -130,13 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _players(texts: list[str], spec, args, console: Console) -> list[Player]:
-    """Build every player (after checking every spec, so a typo fails before a checkpoint loads)."""
+    """Build every player (after checking every spec, so a typo fails before a checkpoint loads);
+    each is closed (a GTP engine quit) when the command ends."""
     parsed = [parse_player_spec(text) for text in texts]
     if any(p.kind == "solver" for p in parsed) and getattr(args, "opening_plies", 10) < 8:
         console.print("note: the solver takes up to tens of seconds a move near the empty board; "
                       "--opening-plies 10 makes it fast", style="yellow")
     _set_threads(parsed, args.threads)
-    return [make_player(p, spec, seed=args.seed * 1000 + k + 1, console=console) for k, p in enumerate(parsed)]
+    players = []
+    for k, p in enumerate(parsed):
+        players.append(make_player(p, spec, seed=args.seed * 1000 + k + 1, console=console))
+        args.cleanup.callback(players[-1].close)
+    return players
 
 
 def _set_threads(parsed, threads: int) -> None:
@@ -155,32 +165,34 @@ def _check_counts(args) -> None:
         raise ArenaError("--parallel must be at least 1")
 
 
-def _check_writable(path: Path | None, flag: str) -> None:
-    """Fail now (ArenaError) unless ``path`` can be written, so no games are played for results that
-    cannot be saved. Tried for real (root passes every permission check): missing parent folders are
-    made, the file opened for appending, and whatever this made is removed again."""
+def _check_writable(path: Path | None, flag: str, folder: bool = False) -> None:
+    """Fail now (ArenaError) unless ``path`` can be written (a file, or files in a ``folder``), so no
+    games are played for results that cannot be saved. Tried for real (root passes every permission
+    check): missing folders are made, the file (a probe in a folder) opened for appending, and
+    whatever this made is removed again."""
     if path is None:
         return
     path = Path(path)
-    if path.is_dir():
-        raise ArenaError(f"{flag} {path}: is a directory")
+    if path.exists() and path.is_dir() != folder:
+        raise ArenaError(f"{flag} {path}: {'is not a directory' if folder else 'is a directory'}")
+    probe = path / ".arena-write-probe" if folder else path
     made: list[Path] = []
     try:
-        missing = [parent for parent in path.parents if not parent.exists()]
-        for folder in reversed(missing):
-            folder.mkdir()
-            made.append(folder)
-        existed = path.exists()
-        with path.open("a", encoding="utf-8"):
+        missing = [parent for parent in probe.parents if not parent.exists()]
+        for folder_made in reversed(missing):
+            folder_made.mkdir()
+            made.append(folder_made)
+        existed = probe.exists()
+        with probe.open("a", encoding="utf-8"):
             pass
         if not existed:
-            path.unlink()
+            probe.unlink()
     except OSError as error:
         raise ArenaError(f"{flag} {path}: cannot be written ({_os_error_reason(error)})") from None
     finally:
-        for folder in reversed(made):
+        for folder_made in reversed(made):
             try:
-                folder.rmdir()
+                folder_made.rmdir()
             except OSError:
                 pass
 
@@ -226,6 +238,9 @@ def run_match(args, console: Console) -> int:
     spec = engine.get_game(args.game)
     _check_counts(args)
     _check_writable(args.out, "--out")
+    if args.sgf is not None and go.size_from_name(spec.name) is None:
+        raise ArenaError(f"--sgf saves Go games; {spec.name} is not Go")
+    _check_writable(args.sgf, "--sgf", folder=True)
     sprt = None
     if args.sprt is not None:
         elo0, elo1 = parse_bounds(args.sprt)
@@ -251,7 +266,8 @@ def run_match(args, console: Console) -> int:
 
         result = play_match(spec, player_a, player_b, args.games, opening_plies=args.opening_plies, seed=args.seed,
                             parallel=args.parallel, on_game=on_game,
-                            stop=(lambda _: sprt.verdict is not None) if sprt is not None else None, out=args.out)
+                            stop=(lambda _: sprt.verdict is not None) if sprt is not None else None, out=args.out,
+                            sgf_dir=args.sgf)
     console.print(f"[bold]{player_a.name}[/] vs [bold]{player_b.name}[/] ({spec.name}): {result.played} games, "
                   f"wins {result.wins}, draws {result.draws}, losses {result.losses}, score {result.score:.1%}")
     console.print(f"Elo difference: {elo_estimate(result.wins, result.draws, result.losses)}")
@@ -259,6 +275,8 @@ def run_match(args, console: Console) -> int:
         console.print(sprt.describe() + (" (stopped early)" if result.stopped_early else ""))
     if args.out is not None:
         console.print(f"games appended to {args.out}")
+    if args.sgf is not None:
+        console.print(f"games saved as SGF in {args.sgf}")
     return 0
 
 
@@ -408,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     # soft_wrap: long result lines stay whole in logs and pipes (tables size themselves).
     console = Console(soft_wrap=True)
     try:
-        return COMMANDS[args.command](args, console)
+        with contextlib.ExitStack() as args.cleanup:  # players register their close() there
+            return COMMANDS[args.command](args, console)
     except QuitGame as quit_game:
         # Before the generic clause below, which would re-raise it. As in `arena play`: quitting or the
         # end of input is a normal way to stop (exit 0), Ctrl-C is not (130). Finished games are in --out.
@@ -418,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         print("arena: interrupted", file=sys.stderr)
         return 130
     except Exception as error:
-        if isinstance(error, (ArenaError, engine.UnknownGameError, PlayerSpecError, ValueError)) \
+        if isinstance(error, (ArenaError, engine.UnknownGameError, PlayerSpecError, ValueError, GTPError)) \
                 or _is_checkpoint_error(error):
             message = str(error)
         elif isinstance(error, OSError):  # an unwritable --out, --csv, --json or --png; a full disk

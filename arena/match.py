@@ -6,10 +6,18 @@ random legal moves drawn from ``(seed, k)``), player A moving first in the
 even game and player B in the odd one. Deterministic players therefore never
 replay one game, and neither colour nor opening luck favours a side.
 
-Up to ``parallel`` games are in flight. Each round, player A gets every
-position where it is to move as one batch ``states [B, S]``, then player B gets
-its positions (the games A just moved in among them); finished games free
-their slots for the next ones, so batches stay full until the end.
+Up to ``parallel`` games are in flight (one when a player is human or follows
+one game at a time, as an external GTP engine does). Each round, player A gets
+every position where it is to move as one batch ``states [B, S]`` with the moves
+that led there, then player B gets its positions (the games A just moved in
+among them); finished games free their slots for the next ones, so batches stay
+full until the end.
+
+A game ends by the rules, or when its player to move gives it up: a decision's
+ending (a GTP engine's "resign", an answer that is not a move), or an illegal
+move from an external player, which the referee (our engine) checks. It is then
+lost by that player, and the record says why. An illegal move from one of our
+own players is a bug and stops the match.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import numpy as np
 
 from arena.elo import EloEstimate, count_result, elo_estimate
 from arena.players import Player
-from arena.records import GameLog, GameRecord
+from arena.records import GameLog, GameRecord, SGFFolder
 from engine.positions import legal_actions
 from engine.spec import ONGOING, GameSpec
 
@@ -94,6 +102,11 @@ class _Game:
     state: np.ndarray
     """[S] the current position."""
     moves: list[int]
+    ending: str | None = None
+    """Why the game ended before the rules ended it (the player to move gave it up); None otherwise."""
+
+    def finished(self, spec: GameSpec) -> bool:
+        return self.ending is not None or spec.status(self.state) != ONGOING
 
     @property
     def a_first(self) -> bool:
@@ -117,6 +130,7 @@ def play_match(
     on_game: Callable[[GameRecord, MatchResult], None] | None = None,
     stop: Callable[[MatchResult], bool] | None = None,
     out: str | Path | None = None,
+    sgf_dir: str | Path | None = None,
 ) -> MatchResult:
     """Play ``num_games`` games of A against B; returns the results from A's side.
 
@@ -125,16 +139,18 @@ def play_match(
     ``on_game(record, result)``: called as each game ends (progress display).
     ``stop(result)``: checked after each game; True ends the match at once and
     drops the games in flight (SPRT). ``out``: a JSON-lines file the games are
-    appended to as they end.
+    appended to as they end. ``sgf_dir``: a folder where each Go game is also
+    saved as an SGF file as it ends (ValueError for other games).
     """
     if num_games < 1:
         raise ValueError("a match needs at least one game")
     if opening_plies < 0:
         raise ValueError("opening plies must not be negative")
-    if player_a.interactive or player_b.interactive:
+    if not (player_a.batched and player_b.batched):
         parallel = 1
     parallel = max(1, min(parallel, num_games))
     result = MatchResult(player_a.name, player_b.name, num_games)
+    sgf_folder = SGFFolder(sgf_dir, spec) if sgf_dir is not None else None
     log = GameLog(out, spec) if out is not None else None
     openings: dict[int, list[int]] = {}
     started = 0
@@ -158,19 +174,22 @@ def play_match(
     try:
         while active:
             for mover, is_a in ((player_a, True), (player_b, False)):
-                to_move = [g for g in active if g.a_to_move == is_a and spec.status(g.state) == ONGOING]
+                to_move = [g for g in active if g.a_to_move == is_a and not g.finished(spec)]
                 if to_move:
                     _move(spec, mover, to_move)
             still = []
             for game in active:
-                status = spec.status(game.state)
-                if status == ONGOING:
+                if not game.finished(spec):
                     still.append(game)
                     continue
-                record = _record(spec, game, player_a, player_b, int(status), seed)
+                # The player to move lost a game it gave up (-1 for the side to move).
+                status = -1 if game.ending is not None else int(spec.status(game.state))
+                record = _record(spec, game, player_a, player_b, status, seed)
                 result.count(record)
                 if log is not None:
                     log.write(record)
+                if sgf_folder is not None:
+                    sgf_folder.write(record)
                 if on_game is not None:
                     on_game(record, result)
                 if stop is not None and stop(result):
@@ -186,19 +205,32 @@ def play_match(
 
 
 def _move(spec: GameSpec, player: Player, games: list[_Game]) -> None:
-    """Ask ``player`` for its moves in ``games`` (one batch) and play them."""
+    """Ask ``player`` for its moves in ``games`` (one batch), check them and play them."""
     states = np.stack([g.state for g in games])  # [B, S]
-    actions = np.asarray(player.play(states).actions, np.int64)
+    decisions = player.play_games(states, [list(g.moves) for g in games])
+    actions = np.asarray(decisions.actions, np.int64)
     legal = np.zeros((len(games), spec.num_actions), np.bool_)
     spec.legal_mask_batch(states, legal)
-    if not legal[np.arange(len(games)), actions].all():
-        bad = int(np.flatnonzero(~legal[np.arange(len(games)), actions])[0])
-        raise RuntimeError(f"player {player.name} chose the illegal move {spec.format_move(int(actions[bad]))}")
-    following = np.empty_like(states)
-    spec.play_batch(states, actions, following)
-    for game, action, state in zip(games, actions, following):
-        game.state = state
-        game.moves.append(int(action))
+    playing = []
+    for b, game in enumerate(games):
+        ending = decisions.endings[b] if decisions.endings is not None else None
+        action = int(actions[b])
+        if ending is None and not (0 <= action < spec.num_actions and legal[b, action]):
+            on_board = 0 <= action < spec.num_actions
+            move = spec.format_move(action) if on_board else str(action)
+            reason = spec.why_illegal(game.state, action) if on_board else "no such move"
+            if not player.external:
+                raise RuntimeError(f"player {player.name} chose the illegal move {move} ({reason})")
+            ending = f"played the illegal move {move} ({reason})"
+        if ending is None:
+            playing.append(b)
+        else:
+            game.ending = f"{player.name} {ending}"
+    following = np.empty_like(states[playing])
+    spec.play_batch(states[playing], actions[playing], following)
+    for b, state in zip(playing, following):
+        games[b].state = state
+        games[b].moves.append(int(actions[b]))
 
 
 def _record(spec: GameSpec, game: _Game, player_a: Player, player_b: Player, status: int, seed: int) -> GameRecord:
@@ -207,4 +239,4 @@ def _record(spec: GameSpec, game: _Game, player_a: Player, player_b: Player, sta
     first, second = (player_a, player_b) if game.a_first else (player_b, player_a)
     return GameRecord(game=spec.name, first=first.name, second=second.name, moves=game.moves,
                       opening_plies=game.opening_plies, result=result_first, pair=game.index // 2,
-                      a_first=game.a_first, seed=seed)
+                      a_first=game.a_first, seed=seed, ending=game.ending)

@@ -5,7 +5,9 @@ of a match at once, ``states [B, S]``, and answers ``Decisions`` with one
 action per position (``actions [B]``) and its estimate of each position
 (``values [B]`` in [-1, 1] for the side to move, NaN where it has none). A
 network player therefore searches all its games in one ``BatchedSearch``, so
-its network sees batches of B leaves.
+its network sees batches of B leaves. Matches call ``play_games``, which also
+hands over each game's moves so far: an external GTP engine keeps its own
+board and must be told them (it follows one game at a time: ``batched`` False).
 
 Search players start a fresh tree for every decision: positions arrive without
 saying which game they belong to, so no tree is carried from move to move.
@@ -24,6 +26,8 @@ from typing import Callable
 import numpy as np
 
 from arena.board import board_text
+from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPEngineNotFound, GTPFailure
+from arena.records import RESIGNED
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
@@ -53,6 +57,9 @@ class Decisions:
     values: np.ndarray
     """[B] float32: the player's value of each position for itself (the side to move), in
     [-1, 1]; NaN when the player has no estimate (random, human)."""
+    endings: list[str | None] | None = None
+    """[B] None where the action is played, else why the player gives that game up there
+    (RESIGNED, "answered 'Z9', not a move"): the game ends as its loss. None: no endings."""
 
 
 @dataclass
@@ -81,6 +88,11 @@ class Player:
     name: str = "player"
     interactive: bool = False
     """True when moves come from a person (matches then play one game at a time)."""
+    batched: bool = True
+    """False when the player can follow only one game at a time (humans, GTP engines)."""
+    external: bool = False
+    """True when moves come from another program: the referee then counts an illegal move as a loss
+    instead of stopping the match on a bug of ours."""
 
     def __init__(self, spec: GameSpec, name: str):
         self.spec = spec
@@ -89,6 +101,14 @@ class Player:
     def play(self, states: np.ndarray) -> Decisions:
         """Choose a move in each of ``states`` [B, S] (all ongoing, this player to move)."""
         raise NotImplementedError
+
+    def play_games(self, states: np.ndarray, histories: list[list[int]]) -> Decisions:
+        """``play`` for matches: ``histories[b]`` are the actions that led from the initial position to
+        ``states[b]``. Players that judge a position by itself ignore them."""
+        return self.play(states)
+
+    def close(self) -> None:
+        """Release what the player holds (an engine process); it plays no more afterwards."""
 
     def analyse(self, state: np.ndarray) -> Analysis:
         """This player's view of every move in ``state`` [S]."""
@@ -250,6 +270,7 @@ class HumanPlayer(Player):
     """Moves typed at the terminal, one position at a time; 'quit' raises QuitGame."""
 
     interactive = True
+    batched = False
 
     def __init__(self, spec: GameSpec, name: str, console=None, read_line: Callable[[str], str] | None = None):
         super().__init__(spec, name)
@@ -280,6 +301,81 @@ class HumanPlayer(Player):
         return Decisions(actions, np.full(len(states), np.nan, np.float32))
 
 
+class GTPPlayer(Player):
+    """An external Go engine over GTP (``gtp:"gnugo --mode gtp --level 1"``), one game at a time.
+
+    The engine keeps its own board, which follows the game: before each ``genmove`` the player
+    sends the moves played since its last turn, or, when the moves do not extend those it sent
+    (another game), ``boardsize``, ``clear_board``, ``komi`` (the position's) and the whole game.
+    "resign" ends the game as the engine's loss, so does an answer that is not a point of the
+    board and a legal move of the game that the engine refuses to play; the match's referee
+    checks the moves it makes. Matches end with ``close()``, which quits the engine.
+    """
+
+    batched = False
+    external = True
+
+    def __init__(self, spec: GameSpec, name: str, command: str):
+        from engine import go
+
+        if go.size_from_name(spec.name) is None:
+            raise PlayerSpecError(f"GTP players need a Go game (go9, go13, go19), not {spec.name}: {name}")
+        super().__init__(spec, name)
+        self.go = go
+        try:
+            self.client = GTPClient(command)
+        except GTPEngineNotFound as error:
+            raise PlayerSpecError(f"player {name!r}: {error}") from None
+        self._sent: list[int] | None = None
+        """The game's moves the engine's board holds; None before the first game."""
+
+    def play(self, states):
+        raise PlayerSpecError(f"player {self.name!r} needs each game's moves: it plays in matches")
+
+    def play_games(self, states, histories):
+        actions = np.full(len(states), self.spec.num_actions - 1, np.int64)  # ignored where a game ends
+        endings: list[str | None] = [None] * len(states)
+        for b, (state, history) in enumerate(zip(states, histories)):
+            endings[b] = self._follow(state, history)
+            if endings[b] is not None:
+                continue
+            colour = COLOUR_NAMES[self.go.side_to_move(state)]
+            answer = self.client.send(f"genmove {colour}")
+            if answer.lower() == "resign":
+                endings[b] = RESIGNED
+                continue
+            try:
+                actions[b] = self.spec.parse_move(answer)
+            except IllegalMoveError:
+                endings[b] = f"answered genmove with {answer!r}, not a point of the board"
+                continue
+            self._sent = [*history, int(actions[b])]  # genmove played it on the engine's board
+        return Decisions(actions, np.full(len(states), np.nan, np.float32), endings)
+
+    def _follow(self, state: np.ndarray, history: list[int]) -> str | None:
+        """Bring the engine's board to ``history`` (from the initial position, black first); the
+        ending of the game when the engine refuses one of its moves, else None."""
+        sent = self._sent
+        if sent is None or history[:len(sent)] != sent:
+            size = self.spec.board_shape[0]
+            for command in (f"boardsize {size}", "clear_board", f"komi {self.go.komi(state):g}"):
+                self.client.send(command)
+            sent = []
+        self._sent = None  # unknown until every move is through
+        for ply in range(len(sent), len(history)):
+            colour = COLOUR_NAMES[1 if ply % 2 == 0 else -1]
+            move = self.spec.format_move(history[ply])
+            try:
+                self.client.send(f"play {colour} {move}")
+            except GTPFailure as failure:
+                return f"refused the legal move {colour} {move} ({failure.message})"
+        self._sent = list(history)
+        return None
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def make_player(text: str | PlayerSpec, spec: GameSpec, seed: int = 0, console=None,
                 read_line: Callable[[str], str] | None = None) -> Player:
     """Build the player a spec string names, for the game ``spec``.
@@ -296,8 +392,7 @@ def make_player(text: str | PlayerSpec, spec: GameSpec, seed: int = 0, console=N
     if parsed.kind == "human":
         return HumanPlayer(spec, parsed.text, console, read_line)
     if parsed.kind == "gtp":
-        raise PlayerSpecError(
-            f"GTP players need a Go game; {spec.name} is not one (and zeroplay has no Go yet): {parsed.text}")
+        return GTPPlayer(spec, parsed.text, parsed.command)
     if parsed.kind == "mcts":
         evaluator = RolloutEvaluator(spec, num_playouts=options["playouts"], seed=seed)
         config = MCTSConfig(num_simulations=options["sims"])

@@ -1,16 +1,27 @@
-"""The GTP client: a conversation with real GNU Go (skipped where it is not installed),
-and fake engines (Python one-liners) that die, hang, or answer out of protocol."""
+"""The GTP client and GTP players: conversations with real GNU Go (skipped where it is not
+installed) and with fake engines (Python one-liners) that die, hang, answer out of protocol,
+resign or play illegal moves; a match of random moves against GNU Go saved as SGF."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import time
 
+import numpy as np
 import pytest
 
+import engine
+from arena.cli import main
 from arena.gtp_client import (GTPClient, GTPEngineClosed, GTPEngineDied, GTPEngineNotFound, GTPFailure,
                               GTPProtocolError, GTPTimeout, find_gnugo)
+from arena.match import play_match
+from arena.players import Decisions, GTPPlayer, Player, make_player
+from arena.records import read_games
+from arena.specs import PlayerSpecError
+from engine import go
+from engine.sgf import read_sgf, replay
 
 GNUGO = find_gnugo()
 needs_gnugo = pytest.mark.skipif(GNUGO is None, reason="GNU Go is not installed (apt-get install gnugo; "
@@ -154,3 +165,122 @@ def test_command_words_are_quoted_in_messages():
     client = GTPClient(f"{shlex.quote(sys.executable)} -c 'import sys; sys.exit(0)'")
     with pytest.raises(GTPEngineDied, match="exited with code 0 while answering 'name'; nothing on stderr"):
         client.send("name")
+
+
+# ---- GTP players in the arena ---------------------------------------------------------------
+
+GO9 = engine.get_game("go9")
+
+
+RESIGN = "say(f'={words[0]} resign\\n\\n')"
+
+
+def go_engine(genmove: str) -> str:
+    """The command line of a fake Go engine that answers genmove by running ``genmove`` (``words``
+    bound) and '=' to every other command."""
+    return shlex.join(fake_engine(f"if words[1] == 'genmove': {genmove}\nelse: say(f'={{words[0]}}\\n\\n')"))
+
+
+def gtp_player(genmove: str) -> GTPPlayer:
+    return GTPPlayer(GO9, "gtp:fake", go_engine(genmove))
+
+
+def final_position(spec, actions) -> np.ndarray:
+    state = spec.initial_state()
+    for action in actions:
+        state = engine.play_action(spec, state, action)
+    return state
+
+
+@needs_gnugo
+def test_random_against_gnugo_saved_as_sgf(tmp_path):
+    gnugo = make_player('gtp:"gnugo --mode gtp --level 1"', GO9)
+    try:
+        # Two games (colours swapped) sharing a random opening: the second starts the engine's board over.
+        result = play_match(GO9, make_player("random", GO9), gnugo, 2, opening_plies=4, seed=3,
+                            out=tmp_path / "games.jsonl", sgf_dir=tmp_path / "sgf")
+    finally:
+        gnugo.close()
+    assert not gnugo.client.alive
+    assert result.played == 2 and result.losses == 2  # GNU Go does not lose to random moves
+    assert sorted(p.name for p in (tmp_path / "sgf").iterdir()) == ["game-00001.sgf", "game-00002.sgf"]
+    for number, record in enumerate(result.games, start=1):
+        saved = read_sgf((tmp_path / "sgf" / f"game-{number:05d}.sgf").read_bytes())
+        assert (saved.black, saved.white) == (record.first, record.second) and saved.komi == 7.5
+        played = final_position(GO9, record.moves)
+        assert np.array_equal(replay(saved).final, played)
+        if record.ending is None:  # ended by two passes or the move cap: scored by area
+            assert saved.result == go.score_text(played) and saved.winner == ("w" if record.first == "random" else "b")
+        else:
+            assert record.ending == f"{gnugo.name} resigned" and saved.result.endswith("+R")
+    # GNU Go reads the saved file back to the same stones.
+    with GTPClient("gnugo --mode gtp") as check:
+        check.send(f"loadsgf {tmp_path / 'sgf' / 'game-00002.sgf'}")
+        black, white = go.stones(final_position(GO9, result.games[1].moves))
+        for colour, points in (("black", black), ("white", white)):
+            assert set(check.send(f"list_stones {colour}").split()) == {go.format_vertex(p, 9) for p in points}
+
+
+@pytest.mark.parametrize("body, ending, sgf_result", [
+    (RESIGN, "gtp:fake resigned", "+R"),
+    ("say(f'={words[0]} Z99\\n\\n')", "gtp:fake answered genmove with 'Z99', not a point of the board", "+F"),
+    ("say(f'={words[0]} E5\\n\\n')", "gtp:fake played the illegal move E5 (E5 is occupied)", "+F"),
+])
+def test_gtp_player_giving_a_game_up_loses_it(tmp_path, body, ending, sgf_result):
+    with contextlib.closing(gtp_player(body)) as player:
+        result = play_match(GO9, make_player("random", GO9), player, 2, opening_plies=0, seed=1,
+                            sgf_dir=tmp_path)
+        again = play_match(GO9, make_player("random", GO9), player, 1, opening_plies=0, seed=2)
+    assert result.wins == 2 and again.wins == 1  # one engine serves match after match
+    # The player always answering E5 gets it once (or never, if random took it), then E5 is occupied.
+    assert [record.ending for record in result.games + again.games] == [ending] * 3
+    black_won, white_won = (tmp_path / "game-00001.sgf").read_text(), (tmp_path / "game-00002.sgf").read_text()
+    assert f"RE[B{sgf_result}]" in black_won and f"RE[W{sgf_result}]" in white_won
+
+
+def test_gtp_player_whose_engine_refuses_a_legal_move():
+    argv = fake_engine("if words[1] == 'play': say(f'?{words[0]} illegal move\\n\\n')\n"
+                       "elif words[1] == 'genmove': say(f'={words[0]} pass\\n\\n')\n"
+                       "else: say(f'={words[0]}\\n\\n')")
+    with contextlib.closing(GTPPlayer(GO9, "gtp:fussy", shlex.join(argv))) as player:
+        result = play_match(GO9, make_player("random", GO9), player, 2, opening_plies=2, seed=0)
+    assert result.wins == 2
+    assert result.games[0].ending.startswith("gtp:fussy refused the legal move black ")
+    assert result.games[0].ending.endswith("(illegal move)")
+
+
+def test_gtp_players_need_go_and_an_engine():
+    with pytest.raises(PlayerSpecError, match="GTP players need a Go game .* not tictactoe"):
+        make_player("gtp:gnugo", engine.get_game("tictactoe"))
+    with pytest.raises(PlayerSpecError, match="'no-such-engine-xyz' not found"):
+        make_player("gtp:no-such-engine-xyz", GO9)
+
+
+def test_our_own_players_illegal_moves_stop_the_match():
+    class Stubborn(Player):
+        def play(self, states):
+            return Decisions(np.zeros(len(states), np.int64), np.zeros(len(states), np.float32))
+
+    with pytest.raises(RuntimeError, match="player stubborn chose the illegal move"):
+        play_match(GO9, Stubborn(GO9, "stubborn"), make_player("random", GO9), 2, opening_plies=1)
+
+
+def test_arena_match_cli_with_gtp_and_sgf(tmp_path, capsys):
+    assert main(["match", "--game", "connect4", "random", "random", "--sgf", str(tmp_path / "sgf")]) == 2
+    assert "--sgf saves Go games; connect4 is not Go" in capsys.readouterr().err
+    assert main(["match", "--game", "go9", "random", "gtp:no-such-engine-xyz", "--games", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "GTP engine 'no-such-engine-xyz' not found" in error and error.count("\n") == 1
+    (tmp_path / "file").write_text("")
+    assert main(["match", "--game", "go9", "random", "random", "--sgf", str(tmp_path / "file")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["match", "--game", "go9", "random", f"gtp:{go_engine(RESIGN)}", "--games", "2",
+                 "--sgf", str(tmp_path / "sgf"), "--out", str(tmp_path / "games.jsonl")]) == 0
+    assert sorted(p.name for p in (tmp_path / "sgf").iterdir()) == ["game-00001.sgf", "game-00002.sgf"]
+    assert all(game["ending"].endswith(" resigned") for game in read_games(tmp_path / "games.jsonl"))
+    # An engine that dies stops the match with one line (the games finished before it are kept).
+    dies = go_engine("sys.stderr.write('segfault\\n'); sys.exit(139)")
+    assert main(["match", "--game", "go9", "random", f"gtp:{dies}", "--games", "2"]) == 2
+    error = capsys.readouterr().err
+    assert "exited with code 139 while answering 'genmove" in error and "stderr: segfault" in error
+    assert error.count("\n") == 1
