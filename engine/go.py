@@ -20,8 +20,8 @@ vertices: a column letter (A-T without I) and a row number, A1 bottom-left::
     1 | 72 ...                  80
         A  B  C  D  E  F  G  H  J         pass = 81
 
-State [S] int64, S = 10 + ceil((n+2)^2 / 8) + 8 W + 2 n^2 + 1 with
-W = ceil((n+2)^2 / 64) (go9: 205, go13: 395, go19: 845)::
+State [S] int64, S = 11 + ceil((n+2)^2 / 8) + 10 W + 2 n^2 + 1 with
+W = ceil((n+2)^2 / 64) (go9: 210, go13: 419, go19: 860)::
 
     SIZE        n
     TO_MOVE     BLACK (+1) or WHITE (-1)
@@ -34,15 +34,20 @@ W = ceil((n+2)^2 / 64) (go9: 205, go13: 395, go19: 845)::
     HASH        Zobrist hash of the board (bits 19-63, as in HISTORY)
     STONES      stones on the board
     NUM_BOARDS  entries in HISTORY
+    MORE_STONES index of the first HISTORY entry with more stones than now
+                (play_into knows it, legal_mask needs it: no binary search there)
     CELLS       the (n+2) x (n+2) board with a border, one byte a cell (read it
-                through ``state.view(np.int8)`` from byte CELL0): EMPTY 0,
-                BORDER 3, and a stone of colour c is c when its group has two
-                liberties or more, 2c when it has one (in atari). The flag makes
-                legality local: an empty point is legal (superko aside) iff a
-                neighbour is empty, an own stone not in atari, or an opponent
-                stone in atari (a capture).
+                through ``state.view(np.int8)`` from byte CELL0), one bit set:
+                BORDER 0, EMPTY 1, a stone FREE (its group has two liberties or
+                more: 2 black, 4 white) or in ATARI (one liberty: 8 black, 16
+                white). The flag makes legality local: an empty point is legal
+                (superko aside) iff a neighbour is empty, an own stone not in
+                atari, or an opponent stone in atari (a capture), one test on
+                the OR of its neighbours.
     PACKED      T boards as bitsets over the padded cell index, W words per
-                colour: [black][white] now, 1 move ago, ..., T-1 moves ago
+                colour: [black][white] now, 1 move ago, ..., T-1 moves ago; then
+                EVER, [black][white]: the points each colour has ever held
+                (setup stones included)
     HISTORY     one int64 per distinct board of the game, sorted by (count, ply)
                 (2 n^2 + 1 slots, the unused ones 0): bits 19-63 Zobrist hash,
                 bits 10-18 stone count, bits 0-9 the ply after which it arose
@@ -52,8 +57,9 @@ c stones, so legal_mask looks at two kinds of blocks of the sorted HISTORY.
 Boards with one stone more than now (one binary search) are what a move that
 captures nothing could repeat: the XOR of such a board's hash with the current
 one is the key of the one stone they differ by, which KEY_TABLE turns into the
-point to forbid. A capturing move hashes the stones it takes and looks in the
-block of ``count + 1 - captured``. 45 random hash bits and the exact count make
+point to forbid. A capturing move can repeat a board only where the mover had
+a stone before (EVER: most capturing moves are on fresh points); there it
+hashes the stones it takes and looks in the block of ``count + 1 - captured``. 45 random hash bits and the exact count make
 a false repetition about 1 in 3e13 per comparison. Passes add no entry.
 
 Symmetries: the 8 of the square on the points, pass fixed. Zobrist keys are
@@ -70,12 +76,19 @@ network, and on a CPU budget every plane costs encode time and first-layer
 work for each training sample, for information AlphaGo Zero's ablations found
 minor. Komi is not an input: a network assumes the komi it was trained with.
 
-Speed (go9 random playouts, see benchmarks/engine_speed.py): the kernels use
-no heap (numba's np.empty costs about 100 ns here, as much as a whole
-legal_mask; scratch lives on the stack, see ``stack_words``), the cells are
-bytes so that legal_mask's first pass runs 64 cells per vector instruction,
-and hot loops index with unsigned integers: numba wraps negative signed
-indices with a select on every access, which blocks vectorisation.
+Speed (about 3 million random moves per second on go9 on one core, about
+three times OpenSpiel's C++; see benchmarks/engine_speed.py), from measurements:
+the kernels allocate nothing (numba's np.empty costs about 100 ns here, as
+much as a whole legal_mask: scratch lives on the stack, see ``stack_words``);
+the cells are one-hot bytes, so that legal_mask's first pass is one OR of
+four neighbours per cell, 64 cells per vector instruction; hot loops index
+with unsigned integers, because numba wraps negative signed indices with a
+select on every access, which blocks vectorisation; EVER keeps most
+capturing moves out of the superko check, MORE_STONES the binary search out
+of legal_mask; play_into copies the state in one loop and patches it (a
+copy per region costs more in loop set-up than it saves). One kernel set
+serves every size (the size is read from the state): a legal_mask with the
+size a compile-time constant measured no faster.
 """
 
 from __future__ import annotations
@@ -99,14 +112,18 @@ REGISTERED_SIZES = (9, 13, 19)
 DEFAULT_KOMI = 7.5
 HISTORY_PLANES = 4
 """T: positions in the input planes (the current one included)."""
+EVER = HISTORY_PLANES
+"""Block of PACKED that holds the points each colour has ever occupied."""
 NUM_PLANES = 2 * HISTORY_PLANES + 1
 
-BLACK, WHITE, EMPTY, BORDER = 1, -1, 0, 3
-MARK = 4
-"""Cell code ``MARK * colour`` labels stones visited by a flood fill while it runs."""
+BLACK, WHITE = 1, -1
+"""Colours (TO_MOVE)."""
+BORDER, EMPTY, BLACK_FREE, WHITE_FREE, BLACK_ATARI, WHITE_ATARI, BLACK_MARK, WHITE_MARK = 0, 1, 2, 4, 8, 16, 32, 64
+"""Cell codes (see CELLS); a MARK labels a stone that a flood fill has visited, while it runs."""
+BLACK_CODES, WHITE_CODES = BLACK_FREE | BLACK_ATARI | BLACK_MARK, WHITE_FREE | WHITE_ATARI | WHITE_MARK
 
-SIZE, TO_MOVE, PLY, PASSES, KOMI2, STATUS, FRAME, HASH, STONES, NUM_BOARDS = range(10)
-CELLS = 10
+SIZE, TO_MOVE, PLY, PASSES, KOMI2, STATUS, FRAME, HASH, STONES, NUM_BOARDS, MORE_STONES = range(11)
+CELLS = 11
 """First word of the cells; byte CELL0 of ``state.view(np.int8)``."""
 CELL0 = 8 * CELLS
 
@@ -118,10 +135,6 @@ PLY_MASK = (1 << PLY_BITS) - 1
 HASH_MASK = -(1 << (PLY_BITS + COUNT_BITS))
 """The hash bits of a HISTORY entry (and of every Zobrist key)."""
 
-# Bits of ``neighbour_kinds``: 1 << (cell * mover + 3) for each neighbour.
-CAPTURE = 1 << 1  # an opponent stone in atari (cell -2 * mover)
-LIBERTY = (1 << 3) | (1 << 4)  # an empty point, or an own stone not in atari
-
 LEGAL, GAME_OVER, OFF_BOARD, OCCUPIED, SUICIDE, SUPERKO = range(6)
 """Codes of ``move_verdict``."""
 
@@ -131,8 +144,7 @@ MAX_PADDED = (MAX_SIZE + 2) ** 2
 """Cells of the largest padded board: the size of the stack scratch buffers."""
 _PAIR_WORDS = 2 * MAX_PADDED
 """captured_signature's stack of (cell, point) pairs."""
-ZEROS = np.zeros(2 * MAX_SIZE * MAX_SIZE + 1, np.int64)
-"""What the unused HISTORY slots are copied from."""
+MAX_POINTS = MAX_SIZE * MAX_SIZE
 
 KEYS = np.random.default_rng(20240607).integers(1, 2**45, size=(2, MAX_PADDED), dtype=np.int64) << (PLY_BITS + COUNT_BITS)
 """[2, 441] Zobrist keys (black, white) of each padded cell index (a board of
@@ -195,11 +207,12 @@ def stack_words(typingctx, length):
 @numba.njit(cache=True, inline="always")
 def layout(n):
     """(stride, packed, words, history): the padded row length, the offsets of
-    PACKED and HISTORY, and the words per colour of a packed board."""
+    PACKED and HISTORY, and the words per colour of a packed board (PACKED holds
+    T + 1 blocks of 2 * words: the T boards, then EVER)."""
     stride = n + 2
     packed = CELLS + ((stride * stride + 7) >> 3)
     words = (stride * stride + 63) >> 6
-    return stride, packed, words, packed + HISTORY_PLANES * 2 * words
+    return stride, packed, words, packed + (EVER + 1) * 2 * words
 
 
 @numba.njit(cache=True, inline="always")
@@ -266,10 +279,17 @@ def cell_in_frame(frame, local, n, stride):
 
 
 @numba.njit(cache=True, inline="always")
-def neighbour_kinds(cells, q, stride, mover):
-    """Bit ``cell * mover + 3`` for each of the 4 neighbours of cell ``q``."""
-    return ((1 << (cells[q - 1] * mover + 3)) | (1 << (cells[q + 1] * mover + 3))
-            | (1 << (cells[q - stride] * mover + 3)) | (1 << (cells[q + stride] * mover + 3)))
+def codes(colour):
+    """(FREE, ATARI, MARK) cell codes of ``colour``."""
+    if colour == BLACK:
+        return BLACK_FREE, BLACK_ATARI, BLACK_MARK
+    return WHITE_FREE, WHITE_ATARI, WHITE_MARK
+
+
+@numba.njit(cache=True, inline="always")
+def neighbours(cells, q, stride):
+    """The OR of the codes of the 4 neighbours of cell ``q``."""
+    return cells[q - 1] | cells[q + 1] | cells[q - stride] | cells[q + stride]
 
 
 @numba.njit(cache=True, inline="always")
@@ -326,10 +346,10 @@ def settle_group(cells, start, stride, colour, scratch, early_exit):
     at ``start`` and set its stones' atari flag; returns the count.
 
     With ``early_exit`` the fill stops at the second liberty and puts back the
-    stones it marked, which is right only if every stone of the group holds the
-    'not in atari' code ``colour`` already.
+    stones it marked, which is right only if every stone of the group is FREE
+    already.
     """
-    mark = MARK * colour
+    free, atari, mark = codes(colour)
     cells[start] = mark
     scratch[0] = start
     head, end = 0, 1
@@ -339,7 +359,7 @@ def settle_group(cells, start, stride, colour, scratch, early_exit):
         head += 1
         for u in (cell - 1, cell + 1, cell - stride, cell + stride):
             v = cells[u]
-            if v == colour or v == 2 * colour:
+            if v == free or v == atari:
                 cells[u] = mark
                 scratch[end] = u
                 end += 1
@@ -348,9 +368,9 @@ def settle_group(cells, start, stride, colour, scratch, early_exit):
                 liberties += 1
                 if liberties == 2 and early_exit:
                     for i in range(end):
-                        cells[scratch[i]] = colour
+                        cells[scratch[i]] = free
                     return 2
-    final = colour if liberties >= 2 else 2 * colour
+    final = free if liberties >= 2 else atari
     for i in range(end):
         cells[scratch[i]] = final
     return liberties
@@ -366,7 +386,7 @@ def captured_signature(cells, frame, q, point, mover, n, stride, marks, stack):
     left as it was. ``stack`` [2 (n+2)^2] int64 is scratch for (cell, point)
     pairs, so that no point costs a division.
     """
-    prey = -2 * mover
+    prey = codes(-mover)[1]
     steps = ((-1, -1), (1, 1), (-stride, -n), (stride, n))
     signature, size, end = 0, 0, 0
     for cell_step, point_step in steps:
@@ -414,7 +434,7 @@ def area_difference(state):
             q = CELL0 + (r + 1) * stride + c + 1
             v = cells[q]
             if v != EMPTY:
-                difference += 1 if v > 0 else -1
+                difference += 1 if v & BLACK_CODES else -1
                 continue
             if visited[q]:
                 continue
@@ -433,7 +453,7 @@ def area_difference(state):
                             stack[top] = u
                             top += 1
                     elif w != BORDER:
-                        touches |= 1 if w > 0 else 2
+                        touches |= 1 if w & BLACK_CODES else 2
             if touches == 1:
                 difference += size
             elif touches == 2:
@@ -462,11 +482,10 @@ def empty_state(n):
     state[KOMI2] = 15
     state[STATUS] = ONGOING
     state[NUM_BOARDS] = 1  # the empty board: hash 0, no stones, ply 0 (entry 0)
-    cells = state.view(np.int8)
-    for r in range(stride):
-        for c in range(stride):
-            if r == 0 or c == 0 or r == stride - 1 or c == stride - 1:
-                cells[CELL0 + r * stride + c] = BORDER
+    state[MORE_STONES] = 1
+    cells = state.view(np.int8)  # BORDER is 0: only the points need a code
+    for a in range(n * n):
+        cells[cell_of(a, n)] = EMPTY
     return state
 
 
@@ -492,51 +511,64 @@ def legal_mask(state, out):
         for a in range(num_points + 1):
             out[a] = False
         return
-    cells = state.view(np.int8)
-    own, prey = np.int8(state[TO_MOVE]), np.int8(-2 * state[TO_MOVE])
     # First pass, over every cell from the first point to the last (the border
     # cells between rows too: one long loop vectorises, n-cell rows do not):
-    # bit 0 empty and not suicide, bit 1 empty and capturing.
-    flags = numba.carray(stack_words(_FLAG_WORDS), 8 * _FLAG_WORDS, np.int8)
+    # bit 0 empty and not suicide, bit 1 empty and capturing. uint8 throughout:
+    # numba widens arithmetic on small integers to 64 bits, a quarter as many
+    # lanes per vector unless each result is cast back.
+    cells = state.view(np.uint8)
+    prey = np.uint8(codes(-state[TO_MOVE])[1])
+    breathe = np.uint8(EMPTY | codes(state[TO_MOVE])[0] | prey)  # a neighbour that leaves a liberty
+    flags = numba.carray(stack_words(_FLAG_WORDS), 8 * _FLAG_WORDS, np.uint8)
     stride = U64(n + 2)
     first = U64(CELL0) + stride + U64(1)
     for i in range(U64(n - 1) * stride + U64(n)):
         q = first + i
-        left, right, up, down = cells[q - U64(1)], cells[q + U64(1)], cells[q - stride], cells[q + stride]
-        breathes = ((left == 0) | (left == own) | (right == 0) | (right == own)
-                    | (up == 0) | (up == own) | (down == 0) | (down == own))
-        captures = (left == prey) | (right == prey) | (up == prey) | (down == prey)
-        empty = cells[q] == 0
-        flags[i] = (empty & (breathes | captures)) | ((empty & captures) << 1)
-    capture_rows = 0  # bit r: row r has a capturing move
+        around = np.uint8(cells[q - U64(1)] | cells[q + U64(1)] | cells[q - stride] | cells[q + stride])
+        empty = np.uint8(cells[q] == np.uint8(EMPTY))
+        breathes = np.uint8(np.uint8(around & breathe) != np.uint8(0))
+        captures = np.uint8(np.uint8(around & prey) != np.uint8(0))
+        flags[i] = np.uint8(np.uint8(empty & breathes) | np.uint8(np.uint8(empty & captures) << np.uint8(1)))
+    # A capturing move can repeat an earlier board only on a point where the
+    # mover had a stone before (EVER): most capturing moves are not there.
+    packed, words, history = layout(n)[1:]
+    ever = packed + EVER * 2 * words + (0 if state[TO_MOVE] == BLACK else words)
+    suspects = numba.carray(stack_words(MAX_POINTS), MAX_POINTS, np.int64)
+    num_suspects = 0
+    legal = out.view(np.uint8)
     for r in range(n):
-        row = U64(r) * stride
-        seen = np.int8(0)
-        for c in range(n):
-            flag = flags[row + U64(c)]
-            out[r * n + c] = (flag & 1) != 0
+        row, start = U64(r) * stride, U64(r * n)
+        seen = np.uint8(0)
+        for c in range(U64(n)):
+            flag = flags[row + c]
+            legal[start + c] = np.uint8(flag & np.uint8(1))
             seen |= flag
-        capture_rows |= np.int64((seen >> 1) & 1) << r
+        if seen & 2:  # a capturing move in this row
+            for c in range(n):
+                local = (r + 1) * (n + 2) + c + 1
+                if flags[row + U64(c)] & 2 and (state[ever + (local >> 6)] >> (local & 63)) & 1:
+                    suspects[num_suspects] = r * n + c
+                    num_suspects += 1
     out[num_points] = True
     # A move that captures nothing can only repeat a board with one stone more
     # than now; the block of those in HISTORY is often empty.
-    history = layout(n)[3]
-    stones = state[STONES]
-    lo = lower_bound(state, history, state[NUM_BOARDS], (stones + 1) << PLY_BITS)
-    if capture_rows or (lo < state[NUM_BOARDS] and (state[history + lo] & ORDER_MASK) >> PLY_BITS == stones + 1):
-        exclude_repeats(state, out, capture_rows, lo)
+    lo = state[MORE_STONES]
+    if num_suspects or (lo < state[NUM_BOARDS] and (state[history + lo] & ORDER_MASK) >> PLY_BITS == state[STONES] + 1):
+        exclude_repeats(state, out, suspects, num_suspects, lo)
 
 
 @numba.njit(cache=True)
-def exclude_repeats(state, out, capture_rows, lo):
+def exclude_repeats(state, out, suspects, num_suspects, lo):
     """Second pass of legal_mask: clear the moves in ``out`` that recreate an
     earlier board. The block of HISTORY from ``lo`` holds the boards with one
-    stone more than now; bit r of ``capture_rows`` says that row r has a capture."""
+    stone more than now; ``suspects[:num_suspects]`` are the capturing moves
+    on points where the mover had a stone before."""
     n = state[SIZE]
     stride = n + 2
     history = layout(n)[3]
     cells = state.view(np.int8)
     mover = state[TO_MOVE]
+    prey = codes(-mover)[1]
     frame = state[FRAME]
     current = state[HASH]
     stones = state[STONES]
@@ -550,21 +582,16 @@ def exclude_repeats(state, out, capture_rows, lo):
         if owner < 0 or owner // MAX_PADDED != (1 - mover) >> 1:
             continue
         q = cell_in_frame(frame, owner % MAX_PADDED, n, stride)
-        if cells[q] == EMPTY and not neighbour_kinds(cells, q, stride, mover) & CAPTURE:
+        if cells[q] == EMPTY and not neighbours(cells, q, stride) & prey:
             out[(q - CELL0) // stride * n - n + (q - CELL0) % stride - 1] = False
-    if capture_rows == 0:
-        return
+    # Moves that capture: hash the stones they take.
     stack = numba.carray(stack_words(_PAIR_WORDS), _PAIR_WORDS, np.int64)
-    for r in range(n):
-        if not (capture_rows >> r) & 1:
-            continue
-        q = CELL0 + (r + 1) * stride + 1
-        for a in range(r * n, r * n + n):
-            if out[a] and neighbour_kinds(cells, q, stride, mover) & CAPTURE:
-                signature, size = captured_signature(cells, frame, q, a, mover, n, stride, out, stack)
-                after = current ^ signature ^ point_key(frame, mover, q, n, stride)
-                out[a] = find_repeat(state, after, stones + 1 - size) < 0
-            q += 1
+    for i in range(num_suspects):
+        a = suspects[i]
+        q = cell_of(a, n)
+        signature, size = captured_signature(cells, frame, q, a, mover, n, stride, out, stack)
+        after = current ^ signature ^ point_key(frame, mover, q, n, stride)
+        out[a] = find_repeat(state, after, stones + 1 - size) < 0
 
 
 @numba.njit(cache=True)
@@ -577,13 +604,15 @@ def place_stone(out, q, mover, n, stride, packed, words):
     scratch = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
     frame = out[FRAME]
     opponent = -mover
+    free, atari, _ = codes(mover)
+    prey = codes(opponent)[1]
     board_hash = out[HASH]
     own_words = packed + (0 if mover == BLACK else words)
     opponent_words = packed + (words if mover == BLACK else 0)
     # Captures: the opponent's groups in atari next to q (their last liberty is q).
     captured = 0
     for t in (q - 1, q + 1, q - stride, q + stride):
-        if cells[t] != 2 * opponent:
+        if cells[t] != prey:
             continue
         cells[t] = EMPTY
         removed[captured] = t
@@ -596,36 +625,41 @@ def place_stone(out, q, mover, n, stride, packed, words):
             local = cell - CELL0
             out[opponent_words + (local >> 6)] &= ~(1 << (local & 63))
             for u in (cell - 1, cell + 1, cell - stride, cell + stride):
-                if cells[u] == 2 * opponent:
+                if cells[u] == prey:
                     cells[u] = EMPTY
                     removed[captured] = u
                     captured += 1
-    cells[q] = mover
+    cells[q] = free
     board_hash ^= point_key(frame, mover, q, n, stride)
     local = q - CELL0
     out[own_words + (local >> 6)] |= 1 << (local & 63)
+    out[own_words + EVER * 2 * words + (local >> 6)] |= 1 << (local & 63)
     # An own group next to a captured stone gains that point and keeps its old
     # liberty (not q, or it would be part of q's group): two liberties at least.
     for i in range(captured):
         cell = removed[i]
         for u in (cell - 1, cell + 1, cell - stride, cell + stride):
-            if cells[u] == 2 * mover:
-                flood_set(cells, u, 2 * mover, mover, stride, scratch)
+            if cells[u] == atari:
+                flood_set(cells, u, atari, free, stride, scratch)
     # The new group: two empty neighbours of q are two liberties; otherwise count.
     empties, in_atari = 0, False
     for u in (q - 1, q + 1, q - stride, q + stride):
         empties += cells[u] == EMPTY
-        in_atari |= cells[u] == 2 * mover
+        in_atari |= cells[u] == atari
     if empties >= 2:
         for u in (q - 1, q + 1, q - stride, q + stride):
-            if cells[u] == 2 * mover:
-                flood_set(cells, u, 2 * mover, mover, stride, scratch)
+            if cells[u] == atari:
+                flood_set(cells, u, atari, free, stride, scratch)
     else:
         settle_group(cells, q, stride, mover, scratch, not in_atari)
     # Opponent groups next to q lost a liberty (they had two or more, or were captured).
+    opponent_free = codes(opponent)[0]
     for u in (q - 1, q + 1, q - stride, q + stride):
-        if cells[u] == opponent:
-            settle_group(cells, u, stride, opponent, scratch, True)
+        if cells[u] == opponent_free:  # two empty neighbours: two liberties, no walk
+            empties = ((cells[u - 1] == EMPTY) + (cells[u + 1] == EMPTY)
+                       + (cells[u - stride] == EMPTY) + (cells[u + stride] == EMPTY))
+            if empties < 2:
+                settle_group(cells, u, stride, opponent, scratch, True)
     out[HASH] = board_hash
     out[STONES] += 1 - captured
 
@@ -637,28 +671,33 @@ def play_into(state, action, out):
     num_points = n * n
     stride, packed, words, history = layout(n)
     board_words = 2 * words
-    capacity = 2 * num_points + 1
-    # Header, cells and the packed board of now, then the older boards shift back by one.
-    copy_words(state, 0, out, 0, packed + board_words)
-    copy_words(state, packed, out, packed + board_words, (HISTORY_PLANES - 1) * board_words)
+    # One copy of everything, then the changes: a copy per region costs more
+    # in loop set-up than the words it saves (measured).
+    copy_words(state, 0, out, 0, state.shape[0])
+    copy_words(state, packed, out, packed + board_words, (HISTORY_PLANES - 1) * board_words)  # boards age
     ply = state[PLY] + 1
     out[PLY] = ply
     out[TO_MOVE] = -state[TO_MOVE]
     if action == num_points:
         out[PASSES] = state[PASSES] + 1
-        copy_words(state, history, out, history, capacity)
     else:
         out[PASSES] = 0
         place_stone(out, cell_of(action, n), state[TO_MOVE], n, stride, packed, words)
         count = out[STONES]
-        # Insert the new board at the end of its count's block (its ply is the largest).
+        # Insert the new board at the end of its count's block (its ply is the
+        # largest); the unused slots after the last entry stay 0. Without a
+        # capture that block starts at MORE_STONES and is short.
         num_boards = state[NUM_BOARDS]
-        position = lower_bound(state, history, num_boards, (count + 1) << PLY_BITS)
-        copy_words(state, history, out, history, position)
+        if count == state[STONES] + 1:
+            position = state[MORE_STONES]
+            while position < num_boards and (state[history + position] & ORDER_MASK) >> PLY_BITS == count:
+                position += 1
+        else:
+            position = lower_bound(state, history, num_boards, (count + 1) << PLY_BITS)
         out[history + position] = out[HASH] | (count << PLY_BITS) | ply
         copy_words(state, history + position, out, history + position + 1, num_boards - position)
-        copy_words(ZEROS, 0, out, history + num_boards + 1, capacity - num_boards - 1)
         out[NUM_BOARDS] = num_boards + 1
+        out[MORE_STONES] = position + 1
     if out[PASSES] >= 2 or ply >= 2 * num_points:
         out[STATUS] = final_status(out)
 
@@ -707,13 +746,14 @@ def transform_into(state, cell_perm, out):
         raise ValueError("transform_into: cell_perm is not a symmetry of the square board")
     copy_words(state, 0, out, 0, state.shape[0])
     out[FRAME] = COMPOSE[state[FRAME], symmetry]
-    copy_words(ZEROS, 0, out, packed, HISTORY_PLANES * 2 * words)
+    for i in range(packed, packed + (EVER + 1) * 2 * words):
+        out[i] = 0
     cells, out_cells = state.view(np.int8), out.view(np.int8)
     for a in range(n * n):
         q, q_source = cell_of(a, n), cell_of(cell_perm[a], n)
         out_cells[q] = cells[q_source]
         local, local_source = q - CELL0, q_source - CELL0
-        for block in range(HISTORY_PLANES * 2):
+        for block in range((EVER + 1) * 2):
             base = packed + block * words
             bit = (state[base + (local_source >> 6)] >> (local_source & 63)) & 1
             out[base + (local >> 6)] |= bit << (local & 63)
@@ -739,7 +779,7 @@ def move_verdict(state, action):
     mover = state[TO_MOVE]
     if cells[q] != EMPTY:
         return OCCUPIED, -1
-    if not neighbour_kinds(cells, q, stride, mover) & (CAPTURE | LIBERTY):
+    if not neighbours(cells, q, stride) & (EMPTY | codes(mover)[0] | codes(-mover)[1]):
         return SUICIDE, -1
     marks = np.zeros(n * n + 1, np.bool_)
     stack = np.empty(2 * stride * stride, np.int64)
@@ -753,7 +793,7 @@ def move_verdict(state, action):
 
 @numba.njit(cache=True)
 def settle_setup(state):
-    """Complete a state whose cells hold stones as +-1 and whose history is empty:
+    """Complete a state whose cells hold stones as FREE codes and whose history is empty:
     atari flags, HASH, STONES, packed board, HISTORY entry 0 (ply 0) and NUM_BOARDS.
     Returns False if a group has no liberty."""
     n = state[SIZE]
@@ -765,14 +805,15 @@ def settle_setup(state):
         q = cell_of(a, n)
         if cells[q] == EMPTY:
             continue
-        if settle_group(cells, q, stride, 1 if cells[q] > 0 else -1, scratch, False) == 0:
+        colour = BLACK if cells[q] & BLACK_CODES else WHITE
+        if settle_group(cells, q, stride, colour, scratch, False) == 0:
             return False
-        colour = 1 if cells[q] > 0 else -1
         board_hash ^= point_key(state[FRAME], colour, q, n, stride)
         stones += 1
         local = q - CELL0
-        base = packed + (0 if colour == BLACK else words)
-        state[base + (local >> 6)] |= 1 << (local & 63)
+        for base in (packed, packed + EVER * 2 * words):  # the board of now, and EVER
+            base += 0 if colour == BLACK else words
+            state[base + (local >> 6)] |= 1 << (local & 63)
     state[HASH] = board_hash
     state[STONES] = stones
     state[history] = board_hash | (stones << PLY_BITS)
@@ -791,11 +832,12 @@ def board_size(state: np.ndarray) -> int:
 
 
 def _points(state: np.ndarray) -> np.ndarray:
-    """[n*n] int8: the cell of every point (see CELLS)."""
+    """[n*n] int: the colour on every point (BLACK, WHITE, or 0 when empty)."""
     n = board_size(state)
     stride = n + 2
     padded = state.view(np.int8)[CELL0: CELL0 + stride * stride].reshape(stride, stride)
-    return padded[1:-1, 1:-1].ravel()
+    points = padded[1:-1, 1:-1].ravel()
+    return np.where(points & BLACK_CODES, BLACK, np.where(points & WHITE_CODES, WHITE, 0))
 
 
 def parse_vertex(text: str, size: int) -> int:
@@ -924,9 +966,9 @@ def position_from_stones(size: int, black=(), white=(), to_move: int = BLACK,
     if len(set(black + white)) != len(black) + len(white):
         raise ValueError("a point is given twice")
     cells = state.view(np.int8)
-    for points, colour in ((black, BLACK), (white, WHITE)):
+    for points, code in ((black, BLACK_FREE), (white, WHITE_FREE)):
         for point in points:
-            cells[cell_of(point, size)] = colour
+            cells[cell_of(point, size)] = code
     if not settle_setup(state):
         raise ValueError("a group has no liberty")
     return set_komi(with_side_to_move(state, to_move), komi)
