@@ -215,17 +215,19 @@ def main(argv: list[str] | None = None) -> int:
         zeroplay_playouts(spec, args.batch, 0.0, args.seed)
         kernel = loop_kernel(spec)
         kernel(spec.initial_state(), 1, args.seed)
+        seconds, seed = args.seconds, args.seed
         raw[spec.name] = {
-            "zeroplay_batch": best_of(args.repeats, lambda r: zeroplay_playouts(spec, args.batch, args.seconds, args.seed + r)),
-            "zeroplay_loop": best_of(args.repeats, lambda r: zeroplay_loop_playouts(spec, kernel, args.seconds, args.seed + r)),
+            "zeroplay_batch": best_of(args.repeats, lambda r: zeroplay_playouts(spec, args.batch, seconds, seed + r)),
+            "zeroplay_loop": best_of(args.repeats, lambda r: zeroplay_loop_playouts(spec, kernel, seconds, seed + r)),
         }
         fastest = max(raw[spec.name], key=lambda driver: raw[spec.name][driver]["moves_per_s"])
+        ratio_key = f"{spec.name}_ratio"
         if spec.name in OPENSPIEL_NAMES:
-            theirs = best_of(args.repeats, lambda r: openspiel_playouts(OPENSPIEL_NAMES[spec.name], args.seconds, args.seed + r))
+            theirs = best_of(args.repeats, lambda r: openspiel_playouts(OPENSPIEL_NAMES[spec.name], seconds, seed + r))
             raw[spec.name]["openspiel"] = theirs
-            summary[f"{spec.name}_ratio"] = round(raw[spec.name][fastest]["moves_per_s"] / theirs["moves_per_s"], 2)
+            summary[ratio_key] = round(raw[spec.name][fastest]["moves_per_s"] / theirs["moves_per_s"], 2)
         for label, res in raw[spec.name].items():
-            ratio = f"{summary[spec.name + '_ratio']:.1f}x" if label == fastest and spec.name + "_ratio" in summary else ""
+            ratio = f"{summary[ratio_key]:.1f}x" if label == fastest and ratio_key in summary else ""
             table.add_row(spec.name, label.replace("_", " ").replace("openspiel", "OpenSpiel"),
                           f"{res['moves_per_s'] / 1e6:.2f} M", f"{res['games_per_s'] / 1e6:.4f} M",
                           f"{res['moves'] / max(res['games'], 1):.1f}", ratio)

@@ -59,8 +59,9 @@ captures nothing could repeat: the XOR of such a board's hash with the current
 one is the key of the one stone they differ by, which KEY_TABLE turns into the
 point to forbid. A capturing move can repeat a board only where the mover had
 a stone before (EVER: most capturing moves are on fresh points); there it
-hashes the stones it takes and looks in the block of ``count + 1 - captured``. 45 random hash bits and the exact count make
-a false repetition about 1 in 3e13 per comparison. Passes add no entry.
+hashes the stones it takes and looks in the block of ``count + 1 - captured``.
+45 random hash bits and the exact count make a false repetition about 1 in
+3e13 per comparison. Passes add no entry.
 
 Symmetries: the 8 of the square on the points, pass fixed. Zobrist keys are
 not symmetric, so a transformed state keeps its hashes and records the
@@ -145,8 +146,10 @@ MAX_PADDED = (MAX_SIZE + 2) ** 2
 _PAIR_WORDS = 2 * MAX_PADDED
 """captured_signature's stack of (cell, point) pairs."""
 MAX_POINTS = MAX_SIZE * MAX_SIZE
+"""Length of legal_mask's list of capturing moves that need a superko check."""
 
-KEYS = np.random.default_rng(20240607).integers(1, 2**45, size=(2, MAX_PADDED), dtype=np.int64) << (PLY_BITS + COUNT_BITS)
+KEYS = np.random.default_rng(20240607).integers(1, 2**45, size=(2, MAX_PADDED), dtype=np.int64) << (
+    PLY_BITS + COUNT_BITS)
 """[2, 441] Zobrist keys (black, white) of each padded cell index (a board of
 size n uses the first (n+2)^2); hash bits only, so XORs keep the low bits free."""
 
@@ -192,8 +195,9 @@ colour index * 441 + padded cell index), so that superko needs no scan of the bo
 @intrinsic
 def stack_words(typingctx, length):
     """``voidptr`` to ``length`` (an integer literal) uninitialised 8-byte words
-    in the stack frame of the calling kernel, to view with ``numba.carray``.
-    numba puts every np.empty on the heap, at about 100 ns a call here."""
+    in the stack frame of the calling kernel, to view with ``numba.carray``; the
+    buffer dies with that call, so it must never be returned. numba puts every
+    np.empty on the heap, at about 100 ns a call here."""
     if not isinstance(length, nbtypes.IntegerLiteral):
         return None
 

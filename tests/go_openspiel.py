@@ -87,8 +87,8 @@ def cross_check(num_games: int, size: int = 9, seed: int = 0, pass_share: float 
                                             f"{go.format_vertex(action, size)}, we do not")
                 check.superko_moves += 1
             if ours - allowed:
-                check.mismatches.append(f"game {number} move {len(actions) + 1}: we allow "
-                                        f"{sorted(go.format_vertex(a, size) for a in ours - allowed)}, OpenSpiel does not")
+                extra = sorted(go.format_vertex(a, size) for a in ours - allowed)
+                check.mismatches.append(f"game {number} move {len(actions) + 1}: we allow {extra}, OpenSpiel does not")
             points = sorted(ours - {size * size})
             action = int(rng.choice(points)) if points and rng.random() >= pass_share else size * size
             actions.append(action)
