@@ -54,7 +54,7 @@ W = ceil((n+2)^2 / 64) (go9: 210, go13: 419, go19: 860)::
 
 Superko: a board with c stones can only come back through a move that leaves
 c stones, so legal_mask looks at two kinds of blocks of the sorted HISTORY.
-Boards with one stone more than now (one binary search) are what a move that
+Boards with one stone more than now (from MORE_STONES on) are what a move that
 captures nothing could repeat: the XOR of such a board's hash with the current
 one is the key of the one stone they differ by, which KEY_TABLE turns into the
 point to forbid. A capturing move can repeat a board only where the mover had
@@ -71,11 +71,12 @@ state played from the initial one has FRAME 0 and never pays for this.
 Planes [2T + 1, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there): for
 t = 0..T-1, plane 2t holds the side to move's stones t moves ago and plane
 2t+1 the opponent's (zeros before the game began), and the last plane is all
-ones when black is to move. T = 4 shows a ko and its retake and the short
-cycles of a triple ko; legality (superko included) never depends on the
-network, and on a CPU budget every plane costs encode time and first-layer
-work for each training sample, for information AlphaGo Zero's ablations found
-minor. Komi is not an input: a network assumes the komi it was trained with.
+ones when black is to move. AlphaGo Zero keeps history because the stones
+alone do not say which moves repetition forbids; here legal_mask applies
+superko exactly, so the planes only need to show recent fights: T = 4 covers
+a ko and its retake and the short cycles of a triple ko, while every plane
+costs encode time and first-layer work for each sample on a CPU budget. Komi
+is not an input: a network assumes the komi it was trained with.
 
 Speed (about 3 million random moves per second on go9 on one core, about
 three times OpenSpiel's C++; see benchmarks/engine_speed.py), from measurements:

@@ -1,7 +1,8 @@
 """Plain-Python reference rules, written independently of the numba kernels.
 
 Boards are lists of rows (row 0 = top, as in the planes), cells 'X', 'O' or
-'.'; win detection scans every cell in every direction by brute force.
+'.'; win detection scans every cell in every direction by brute force. Go
+(ReferenceGo) keeps its board as one string and every board seen in a set.
 """
 
 from __future__ import annotations

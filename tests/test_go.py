@@ -404,24 +404,23 @@ def test_search_values_a_pass_that_ends_the_game(komi, passes):
 CACHE_PROBE = """
 import numpy as np, engine
 from engine import go
-from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
-from mcts.kernels import tree_kernels
 from mcts.evaluators import playout_kernel
 spec = engine.get_game("go9")
-search = BatchedSearch(spec, RolloutEvaluator(spec), MCTSConfig(num_simulations=8), batch_size=2)
-search.set_roots(np.stack([spec.initial_state()] * 2))
-search.run()
 states = np.stack([spec.initial_state()] * 2)
 masks = np.zeros((2, spec.num_actions), np.bool_)
 spec.legal_mask_batch(states, masks)
 after = np.empty_like(states)
 spec.play_batch(states, np.array([0, 81]), after)
+spec.status_batch(after, np.zeros(2, np.int64))
 spec.encode_batch(after, np.zeros((2, *spec.planes_shape), np.float32))
+playout_kernel(spec)(states, 1, 0, np.zeros(2, np.float32))
 go.why_illegal(after[0], 0)
-kernels = [*tree_kernels(spec), playout_kernel(spec), spec.legal_mask_batch, spec.play_batch,
-           spec.encode_batch, spec.initial_state, go.move_verdict]
+kernels = [spec.legal_mask_batch, spec.play_batch, spec.status_batch, spec.encode_batch, spec.initial_state,
+           playout_kernel(spec), go.move_verdict]
 print(sum(sum(k.stats.cache_misses.values()) for k in kernels))
 """
+"""Closures over the Go kernels (the batch kernels, the rollout kernel of search;
+tests/test_numba_cache.py covers the search tree's closures) and plain kernels."""
 
 
 def test_a_second_process_compiles_no_go_kernel():
