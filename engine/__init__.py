@@ -4,7 +4,7 @@
 contract every game module follows. Go is registered as ``go9``, ``go13`` and
 ``go19``; ``get_game("goN")`` builds any other board size from 5 to 19.
 Importing ``engine`` also registers the Gymnasium environments
-(``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``).
+(``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``, ``zeroplay/Go9-v0``, ...).
 """
 
 from __future__ import annotations

@@ -17,13 +17,14 @@ newly registered game only needs an id in ``ENV_IDS``. Conventions (shapes use
 
 - Observation: the game's input planes, ``Box(0, 1, (C, H, W), float32)``,
   always from the agent's side: plane 0 holds the agent's stones, plane 1 the
-  opponent's, plane 2 is all ones when the agent moved first -- also in the final observation of a game the agent ended itself.
+  opponent's, the last plane is all ones when the agent moved first -- also in the final observation of a game the agent ended itself.
 - Action mask: ``info["action_mask"]``, ``int8 [A]``, 1 where the action is
   legal (the ``mask=`` argument of ``Discrete.sample``, as in Gymnasium's own
   Taxi); all zeros once the episode is over. ``env.action_masks()`` returns the
   same as bool, the method sb3-contrib's ``MaskablePPO`` calls.
 - Actions: ``Discrete(A)``, the engine's action numbering (Connect Four:
-  column 0..6, left to right; tic-tac-toe: cell 3 * row + col, row 0 on top).
+  column 0..6, left to right; tic-tac-toe: cell 3 * row + col, row 0 on top;
+  Go: point n * row + col, row 0 on top, and n * n to pass).
 - Reward: +1 when the agent wins, -1 when it loses, 0 for a draw and for
   every move before the end. Episodes terminate, never truncate.
 - An illegal action (a full column, an occupied cell) ends the episode with
@@ -48,6 +49,9 @@ from engine.spec import ONGOING, GameSpec, IllegalMoveError
 ENV_IDS: dict[str, str] = {
     "connect4": "zeroplay/Connect4-v0",
     "tictactoe": "zeroplay/TicTacToe-v0",
+    "go9": "zeroplay/Go9-v0",
+    "go13": "zeroplay/Go13-v0",
+    "go19": "zeroplay/Go19-v0",
 }
 """Gymnasium id of each game's environment, keyed by registry name."""
 
@@ -232,11 +236,11 @@ class GameEnv(gymnasium.Env):
         self.game.encode(self._state, planes)
         if not self._agent_to_move:
             # Only after the agent's own final move: the encoding is from the
-            # opponent's side, so exchange the two stone planes and turn the
-            # colour plane (every game here has these three planes: side to
-            # move, opponent, side to move is the first player).
-            planes[[0, 1]] = planes[[1, 0]]
-            planes[2] = 1.0 - planes[2]
+            # opponent's side, so exchange the stones of each (side to move,
+            # opponent) pair of planes and turn the colour plane, the last (every
+            # game here: one pair, or Go's one per position of its history).
+            planes[:-1] = planes[:-1].reshape(-1, 2, *planes.shape[1:])[:, ::-1].reshape(planes[:-1].shape)
+            planes[-1] = 1.0 - planes[-1]
         return planes
 
     def _action_mask(self, dtype) -> np.ndarray:

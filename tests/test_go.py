@@ -369,8 +369,17 @@ def test_arena_and_gymnasium_score_a_game_won_by_the_side_to_move():
     assert (result.wins, result.draws, result.losses) == (1, 0, 1)  # white won both games
     env = GameEnv(spec, opponent=scripted, first_player="agent")
     env.reset(seed=0)
-    rewards = [env.step(spec.parse_move(move))[1] for move in GO5_MOVES[0::2]]
-    assert rewards == [0.0, 0.0, -1.0]  # the agent (black) ended the game by passing, and lost
+    steps = [env.step(spec.parse_move(move)) for move in GO5_MOVES[0::2]]
+    assert [step[1] for step in steps] == [0.0, 0.0, -1.0]  # the agent (black) ended the game by passing, and lost
+    # The final observation is the agent's view although white is to move: its
+    # stones in plane 0 (and 2, one move ago), white's in 1 (and 3), black's colour plane.
+    final = steps[-1][0]
+    black, white = np.zeros(25), np.zeros(25)
+    black[[spec.parse_move("C3"), spec.parse_move("E5")]] = 1
+    white[spec.parse_move("A1")] = 1
+    for plane, stones in ((0, black), (1, white), (2, black), (3, white)):
+        assert np.array_equal(final[plane].ravel(), stones)
+    assert (final[-1] == 1).all()
 
 
 @pytest.mark.parametrize("komi,passes", [(22.5, False), (19.5, True)])
