@@ -835,6 +835,8 @@ def settle_setup(state):
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"
 """GTP column letters: I is skipped."""
+COLOUR_NAMES = {BLACK: "black", WHITE: "white"}
+"""The colours as GTP writes them."""
 
 
 def board_size(state: np.ndarray) -> int:
