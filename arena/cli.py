@@ -4,6 +4,7 @@
     arena tournament --game connect4 random mcts:sims=200 solver --games-per-pair 20 --csv ratings.csv
     arena ladder --run-dir runs/c4 --anchors random mcts:sims=200 --png ladder.png
     arena play --game connect4 --first human
+    arena gtp --game go9 --model runs/go9/checkpoints/latest.pt --sims 800
 
 Players are spec strings (see ``arena.specs``). Errors (bad arguments, output
 files that cannot be written, other OS errors) are one line on stderr with exit
@@ -128,6 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--out", type=Path, default=Path("arena-play.jsonl"),
                       help="append the game to this JSON-lines file (%(default)s)")
     _common(play)
+
+    gtp = commands.add_parser(
+        "gtp", help="a Go engine speaking GTP on standard input and output (Sabaki, GoGui, other engines)",
+        description="Speak GTP version 2 on standard input and output: the network (or pure MCTS) plays Go for a "
+                    "GUI or another program. Diagnostics go to standard error.")
+    gtp.add_argument("--game", default="go9", help="the Go board to start on (%(default)s); a network plays only "
+                                                   "its own board size")
+    gtp.add_argument("--model", help="a Go checkpoint (default: pure MCTS with random playouts)")
+    gtp.add_argument("--sims", type=int, default=800,
+                     help="simulations per move, the most a move searches under a clock (%(default)s)")
+    gtp.add_argument("--resign-threshold", type=float, default=-0.95,
+                     help="resign when the root value falls below this (%(default)s; -1 or less: never)")
+    gtp.add_argument("--device", default="auto", help="where the network runs: auto, cpu, cuda (%(default)s)")
+    _common(gtp, game=False)
     return parser
 
 
@@ -395,6 +410,29 @@ def run_play(args, console: Console) -> int:
                          echo=not sys.stdin.isatty())
 
 
+def run_gtp(args, console: Console) -> int:
+    from importlib.metadata import version
+
+    from arena.gtp_engine import GTPEngine, search_factory
+    from engine import go
+
+    spec = engine.get_game(args.game)
+    if go.size_from_name(spec.name) is None:
+        raise ArenaError(f"GTP plays Go (go9, go13, go19, goN), not {spec.name}")
+    if args.sims < 1:
+        raise ArenaError("--sims must be at least 1")
+    if args.threads < 1:
+        raise ArenaError("--threads must be at least 1")
+    if args.model is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    make_search = search_factory(spec, args.model, args.sims, args.device, args.seed)
+    gtp = GTPEngine(spec, make_search, resign_threshold=args.resign_threshold, version=version("zeroplay"),
+                    log=sys.stderr)
+    return gtp.serve(sys.stdin, sys.stdout)
+
+
 def _is_checkpoint_error(error: BaseException) -> bool:
     """Whether ``error`` is a nets.CheckpointError, without importing nets (and torch) to ask:
     when nets was never imported, no checkpoint was loaded."""
@@ -418,7 +456,8 @@ class _NoProgress:
         pass
 
 
-COMMANDS = {"match": run_match, "tournament": run_tournament, "ladder": run_ladder, "play": run_play}
+COMMANDS = {"match": run_match, "tournament": run_tournament, "ladder": run_ladder, "play": run_play,
+            "gtp": run_gtp}
 
 
 def main(argv: list[str] | None = None) -> int:

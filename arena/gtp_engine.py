@@ -1,0 +1,333 @@
+"""A GTP version 2 engine: zeroplay's Go player for GUIs (Sabaki, GoGui) and other programs.
+
+    arena gtp --game go9 --model runs/go9/checkpoints/latest.pt --sims 800
+
+One command per line on standard input (an optional numeric id first; ``#``
+comments and blank lines are ignored, as the protocol says), one response on
+standard output: ``=[id] result`` or ``?[id] message``, each ended by a blank
+line. Failures use the protocol's standard messages (``unknown command``,
+``illegal move``, ``syntax error``, ``unacceptable size``, ``cannot undo``).
+
+Rules are our Go engine's (engine/go.py): area scoring without dead-stone
+removal, positional superko, a game over after two consecutive passes; so
+``final_score`` is the area count of the board as it stands. ``play`` of the
+colour that is not to move lets that colour move (handicap stones, set-ups).
+
+Time: with ``time_settings`` and ``time_left`` the search stops when its share
+of the clock is spent (``--sims`` stays the most it searches); without them it
+searches ``--sims`` simulations per move.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+import numpy as np
+
+from engine import go
+from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from mcts import BatchedSearch, MCTSConfig
+from mcts.evaluators import RolloutEvaluator
+
+PROTOCOL_VERSION = "2"
+ENGINE_NAME = "zeroplay"
+
+COLOURS = {"b": go.BLACK, "black": go.BLACK, "w": go.WHITE, "white": go.WHITE}
+
+
+class GTPCommandError(Exception):
+    """A command that fails: the message is the text after '?' (one of the protocol's
+    standard messages)."""
+
+
+class TimedSearch:
+    """Batched MCTS on one position at a time that stops at a simulation cap or a deadline.
+
+    The search runs in chunks of simulations on one tree; between chunks it
+    checks the clock, so a move costs at most one chunk more than its time.
+    """
+
+    def __init__(self, spec: GameSpec, evaluator, config: MCTSConfig, chunk: int = 16):
+        self.spec = spec
+        self.config = config.replace(root_noise=False, reuse_tree=False)
+        self.search = BatchedSearch(spec, evaluator, self.config, batch_size=1)
+        self.chunk = chunk
+
+    def best_move(self, state: np.ndarray, seconds: float | None) -> tuple[int, float, int]:
+        """(the most visited move, the root value for the side to move, simulations run)
+        for ``state [S]``, searching until ``seconds`` pass (None: no clock)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        self.search.set_root(0, state)
+        done = 0
+        result = None
+        while done < self.config.num_simulations:
+            # The tree holds config.num_simulations new nodes: the chunks never exceed it in total.
+            step = min(self.chunk, self.config.num_simulations - done)
+            result = self.search.run(step)
+            done += step
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        return int(result.visit_counts[0].argmax()), float(result.root_values[0]), done
+
+
+@dataclass
+class GameClock:
+    """GTP's time_settings and time_left, and the seconds one move may take."""
+
+    main_time: float = 0.0
+    byo_yomi_time: float = 0.0
+    byo_yomi_stones: int = 0
+    configured: bool = False
+    left: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """colour -> (seconds left, stones left in the byo-yomi period; 0 = main time)."""
+
+    def settings(self, main_time: float, byo_yomi_time: float, byo_yomi_stones: int) -> None:
+        self.main_time, self.byo_yomi_time, self.byo_yomi_stones = main_time, byo_yomi_time, byo_yomi_stones
+        self.configured = True
+        self.left.clear()
+
+    def move_seconds(self, colour: int, moves_to_play: int) -> float | None:
+        """Seconds for this move: None without a clock (or with GTP's 'no time limit',
+        byo-yomi time without stones); else a share of what is left, kept under it."""
+        if not self.configured or (self.byo_yomi_time > 0 and self.byo_yomi_stones == 0):
+            return None
+        seconds, stones = self.left.get(colour, (self.main_time, 0))
+        if stones > 0:  # in byo-yomi: the period over its stones
+            share = seconds / stones
+        else:  # main time spread over the moves still to play, then the byo-yomi period
+            share = seconds / max(moves_to_play, 1)
+            if self.byo_yomi_stones > 0:
+                share += self.byo_yomi_time / self.byo_yomi_stones
+        # A margin for the network's first call and the pipe to the controller.
+        return max(0.05, 0.85 * share - 0.05)
+
+
+class GTPEngine:
+    """The protocol's state (board, history for undo, komi, clock) and its commands.
+
+    ``make_search(spec)`` returns the TimedSearch for a board size or raises
+    GTPCommandError("unacceptable size") (a network plays the size it was trained on).
+    """
+
+    def __init__(self, spec: GameSpec, make_search: Callable[[GameSpec], TimedSearch],
+                 resign_threshold: float = -0.95, version: str = "", log: TextIO | None = None):
+        self.make_search = make_search
+        self.resign_threshold = resign_threshold
+        self.version = version
+        self.log = log
+        self.komi = go.DEFAULT_KOMI
+        self.clock = GameClock()
+        self.quit = False
+        self.commands: dict[str, Callable[[list[str]], str]] = {
+            "protocol_version": lambda args: PROTOCOL_VERSION,
+            "name": lambda args: ENGINE_NAME,
+            "version": lambda args: self.version,
+            "known_command": lambda args: "true" if args and args[0] in self.commands else "false",
+            "list_commands": lambda args: "\n".join(sorted(self.commands)),
+            "quit": self._quit,
+            "boardsize": self._boardsize,
+            "clear_board": lambda args: self._new_game(),
+            "komi": self._komi,
+            "play": self._play,
+            "genmove": self._genmove,
+            "undo": self._undo,
+            "showboard": lambda args: "\n" + self.spec.render(self.state),
+            "final_score": lambda args: go.score_text(self.state),
+            "time_settings": self._time_settings,
+            "time_left": self._time_left,
+        }
+        self._set_game(spec)
+
+    # ---- protocol ---------------------------------------------------------------
+
+    def respond(self, line: str) -> str | None:
+        """The full response (with its blank line) to one input line; None for a line
+        the protocol ignores (blank or a comment)."""
+        text = "".join(c for c in line.split("#", 1)[0] if c == "\t" or c >= " " and c != "\x7f")
+        words = text.replace("\t", " ").split()
+        if not words:
+            return None
+        ident = ""
+        if words[0].isdigit():
+            ident, words = words[0], words[1:]
+            if not words:
+                return f"?{ident} syntax error\n\n"
+        name, args = words[0], words[1:]
+        command = self.commands.get(name)
+        if command is None:
+            return f"?{ident} unknown command\n\n"
+        try:
+            result = command(args)
+        except GTPCommandError as failure:
+            return f"?{ident} {failure}\n\n"
+        return f"={ident} {result}\n\n"  # "= " even when empty, as GNU Go answers
+
+    def serve(self, stdin: TextIO, stdout: TextIO) -> int:
+        """Answer commands until ``quit`` or the end of input."""
+        for line in stdin:
+            response = self.respond(line)
+            if response is not None:
+                stdout.write(response)
+                stdout.flush()
+            if self.quit:
+                break
+        return 0
+
+    # ---- commands ---------------------------------------------------------------
+
+    def _quit(self, args: list[str]) -> str:
+        self.quit = True
+        return ""
+
+    def _boardsize(self, args: list[str]) -> str:
+        size = _int_argument(args, 0)
+        if not go.MIN_SIZE <= size <= go.MAX_SIZE:
+            raise GTPCommandError("unacceptable size")
+        if size != self.size:
+            self._set_game(go.spec_for_size(size))
+        self._new_game()
+        return ""
+
+    def _komi(self, args: list[str]) -> str:
+        try:
+            komi = float(args[0])
+            self.history = [go.set_komi(state, komi) for state in self.history]
+        except (IndexError, ValueError):
+            raise GTPCommandError("syntax error") from None
+        self.komi = komi
+        return ""
+
+    def _play(self, args: list[str]) -> str:
+        if len(args) != 2:
+            raise GTPCommandError("syntax error")
+        colour = _colour(args[0])
+        try:
+            action = self.spec.parse_move(args[1])
+        except IllegalMoveError:
+            raise GTPCommandError("syntax error") from None
+        state = self.state
+        if self.spec.status(state) != ONGOING:
+            if action == self.spec.num_actions - 1:  # a pass after the game ended changes nothing
+                return ""
+            raise GTPCommandError("illegal move")
+        if go.side_to_move(state) != colour:
+            state = go.with_side_to_move(state, colour)
+        legal = np.zeros(self.spec.num_actions, np.bool_)
+        self.spec.legal_mask(state, legal)
+        if not legal[action]:
+            raise GTPCommandError("illegal move")
+        self._push(state, action)
+        return ""
+
+    def _genmove(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise GTPCommandError("syntax error")
+        colour = _colour(args[0])
+        state = self.state
+        if self.spec.status(state) != ONGOING:
+            return "pass"
+        if go.side_to_move(state) != colour:
+            state = go.with_side_to_move(state, colour)
+        points = self.size * self.size
+        moves_to_play = max(points // 2 - len(self.history) // 2, 10)
+        seconds = self.clock.move_seconds(colour, moves_to_play)
+        started = time.monotonic()
+        action, value, simulations = self.search.best_move(state, seconds)
+        vertex = go.format_vertex(action, self.size)
+        resign = value < self.resign_threshold
+        if self.log is not None:
+            print(f"{'resign' if resign else vertex}: value {value:+.3f} for {go.COLOUR_NAMES[colour]}, "
+                  f"{simulations} simulations in {time.monotonic() - started:.2f} s", file=self.log, flush=True)
+        if resign:
+            return "resign"
+        self._push(state, action)
+        return vertex
+
+    def _undo(self, args: list[str]) -> str:
+        if len(self.history) == 1:
+            raise GTPCommandError("cannot undo")
+        self.history.pop()
+        return ""
+
+    def _time_settings(self, args: list[str]) -> str:
+        if len(args) != 3:
+            raise GTPCommandError("syntax error")
+        self.clock.settings(_number_argument(args, 0), _number_argument(args, 1), _int_argument(args, 2))
+        return ""
+
+    def _time_left(self, args: list[str]) -> str:
+        if len(args) != 3:
+            raise GTPCommandError("syntax error")
+        self.clock.left[_colour(args[0])] = (_number_argument(args, 1), _int_argument(args, 2))
+        return ""
+
+    # ---- board ------------------------------------------------------------------
+
+    @property
+    def state(self) -> np.ndarray:
+        return self.history[-1]
+
+    def _set_game(self, spec: GameSpec) -> None:
+        self.search = self.make_search(spec)
+        self.spec = spec
+        self.size = spec.board_shape[0]
+        self._new_game()
+
+    def _new_game(self) -> str:
+        self.history = [go.set_komi(self.spec.initial_state(), self.komi)]
+        return ""
+
+    def _push(self, state: np.ndarray, action: int) -> None:
+        following = np.empty_like(state)
+        self.spec.play_into(state, action, following)
+        self.history.append(following)
+
+
+def _colour(word: str) -> int:
+    try:
+        return COLOURS[word.lower()]
+    except KeyError:
+        raise GTPCommandError("syntax error") from None
+
+
+def _int_argument(args: list[str], index: int) -> int:
+    try:
+        value = int(args[index])
+    except (IndexError, ValueError):
+        raise GTPCommandError("syntax error") from None
+    if value < 0:
+        raise GTPCommandError("syntax error")
+    return value
+
+
+def _number_argument(args: list[str], index: int) -> float:
+    try:
+        value = float(args[index])
+    except (IndexError, ValueError):
+        raise GTPCommandError("syntax error") from None
+    if not value >= 0:  # also NaN
+        raise GTPCommandError("syntax error")
+    return value
+
+
+def search_factory(spec: GameSpec, model: str | None, simulations: int, device: str = "auto",
+                   seed: int = 0) -> Callable[[GameSpec], TimedSearch]:
+    """``make_search`` for GTPEngine: the network of checkpoint ``model`` (for ``spec``'s
+    board size only), or pure MCTS with random playouts (any size) when ``model`` is None.
+    Loading raises nets.CheckpointError for a missing, corrupt or mismatched checkpoint."""
+    if model is None:
+        return lambda game: TimedSearch(game, RolloutEvaluator(game, seed=seed),
+                                        MCTSConfig(num_simulations=simulations))
+    from nets import NetworkEvaluator, load_checkpoint  # torch only when a network plays
+
+    evaluator = NetworkEvaluator(load_checkpoint(model, game=spec.name).model, device=device)
+    config = MCTSConfig(num_simulations=simulations)
+
+    def make_search(game: GameSpec) -> TimedSearch:
+        if game.name != spec.name:  # the network's input and policy are sized for its board
+            raise GTPCommandError("unacceptable size")
+        return TimedSearch(game, evaluator, config)
+
+    return make_search
