@@ -281,7 +281,29 @@ def preset(game: str, gpu: bool) -> RunConfig:
                               window_min=20_000, window_max=300_000),
             eval_positions=200,
         )
-    raise ValueError(f"no training preset for '{game}'")
+    if game == "go9":
+        if gpu:
+            return RunConfig(
+                game=game, net="b10c128",
+                mcts=MCTSConfig(num_simulations=400),
+                selfplay=SelfPlayConfig(games_in_parallel=512, games_per_generation=1024, temperature_moves=20,
+                                        resign_threshold=-0.9),
+                train=TrainConfig(batch_size=1024, steps_per_generation=400, window_min=200_000,
+                                  window_max=2_000_000),
+                eval_positions=0,
+            )
+        # 2 CPU cores: 9x9 positions cost the network about twice Connect Four's, and games
+        # last about 3x longer, so fewer simulations and games per generation than Connect Four.
+        return RunConfig(
+            game=game, net="b4c32",
+            mcts=MCTSConfig(num_simulations=64),
+            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=64, temperature_moves=20,
+                                    resign_threshold=-0.9),
+            train=TrainConfig(batch_size=256, steps_per_generation=100, lr_decay_generations=200,
+                              window_min=20_000, window_max=300_000),
+            eval_positions=0,
+        )
+    raise ValueError(f"no training preset for '{game}' (games with presets: tictactoe, connect4, go9)")
 
 
 def pretrain_preset(game: str, gpu: bool) -> PretrainRunConfig:

@@ -263,3 +263,24 @@ def test_buffer_reads_each_shard_once_and_skips_damaged_ones(tmp_path, monkeypat
     damaged.write_bytes((games_dir / "gen00008-00000.npz").read_bytes()[:200])  # a truncated zip
     buffer.refresh()
     assert str(damaged) in buffer.skipped
+
+
+def test_go9_preset_runs_a_generation_whose_network_plays_over_gtp(tmp_path):
+    """The go9 preset, shrunk, through one generation: its shards load and its checkpoint
+    drives `arena gtp` (the path a user takes from training to a Go GUI)."""
+    base = preset("go9", gpu=False)
+    config = dataclasses.replace(
+        base, mcts=base.mcts.replace(num_simulations=8),
+        selfplay=dataclasses.replace(base.selfplay, games_in_parallel=8, games_per_generation=8),
+        train=dataclasses.replace(base.train, steps_per_generation=2, window_min=100), device="cpu")
+    run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    run.run(generations=1)
+    shards = [read_shard(path) for path in shard_paths(tmp_path / "run" / "games")]
+    assert sum(shard.num_games for shard in shards) == 8
+    done = subprocess.run([sys.executable, "-m", "arena", "gtp", "--game", "go9", "--sims", "8", "--model",
+                           str(tmp_path / "run" / "checkpoints" / "latest.pt")],
+                          input="genmove b\nquit\n", capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    move = done.stdout.split("\n\n")[0]
+    assert move.startswith("= ") and move[2:] in {"resign", "pass"} | {
+        engine.get_game("go9").format_move(a) for a in range(81)}
