@@ -16,6 +16,8 @@ from typing import Callable, NamedTuple
 
 import numba
 
+from engine.numba_cache import stable_identity
+
 
 class BatchKernels(NamedTuple):
     legal_mask_batch: Callable
@@ -24,8 +26,8 @@ class BatchKernels(NamedTuple):
     encode_batch: Callable
 
 
-def make_batch_kernels(legal_mask, play_into, status, encode) -> BatchKernels:
-    """Build the four ``_batch`` kernels of a game from its single ones."""
+def make_batch_kernels(legal_mask, play_into, status, encode, game: str) -> BatchKernels:
+    """Build the four ``_batch`` kernels of ``game`` (a name that tells games apart) from its single ones."""
 
     @numba.njit(cache=True)
     def legal_mask_batch(states, out):
@@ -51,7 +53,9 @@ def make_batch_kernels(legal_mask, play_into, status, encode) -> BatchKernels:
         for b in range(states.shape[0]):
             encode(states[b], out[b])
 
-    return BatchKernels(legal_mask_batch, play_batch, status_batch, encode_batch)
+    kernels = BatchKernels(legal_mask_batch, play_batch, status_batch, encode_batch)
+    return BatchKernels(*(stable_identity(kernel, f"engine.batch.{field}[{game}]")
+                          for field, kernel in zip(BatchKernels._fields, kernels)))
 
 
 @numba.njit(cache=True)

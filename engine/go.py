@@ -498,12 +498,8 @@ def _make_initial_state(n: int):
     def initial_state():
         return empty_state(n)
 
-    # A name of its own per size: numba names a compiled function after its
-    # qualified name and a per-process counter, so closures of one factory that
-    # return an array, loaded from the cache into one process, can share the
-    # symbol of their environment, and returning the array then fails ("'descr'
-    # is NULL", seen with go5 after go7).
-    initial_state.__qualname__ = f"initial_state_{n}"
+    # A name of its own per size (stable_identity: closures of one factory loaded
+    # from the cache into one process must not share symbols; seen as "'descr' is NULL").
     return stable_identity(numba.njit(cache=True)(initial_state), f"engine.go.initial_state[{n}]")
 
 

@@ -14,6 +14,8 @@ tests/test_numba_cache.py checks that a second process compiles nothing.
 
 from __future__ import annotations
 
+import re
+
 from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
 
@@ -22,15 +24,26 @@ _NAMED: dict[int, str] = {}
 """id(dispatcher) -> its name, for every dispatcher named so far."""
 
 
+UUID_PREFIX = "zeroplay2:"
+"""Part of every cache key of a closure (through the uuids it pickles): changing it
+retires every cached closure, as the qualified-name fix below needed."""
+
+
 def stable_identity(dispatcher: Dispatcher, name: str | None = None) -> Dispatcher:
-    """Name ``dispatcher`` ``zeroplay:<name>`` (default: its module and qualified
+    """Name ``dispatcher`` ``zeroplay2:<name>`` (default: its module and qualified
     name), and every dispatcher its function reaches through globals or closure
-    cells; returns it.
+    cells; returns it. Call it before the dispatcher first compiles.
 
     A closure must be given a name that tells its copies apart (one per game):
     closures of one factory share a qualified name, and copies sharing a name
-    would share a cache entry.
+    would share a cache entry. The name also becomes the closure's qualified
+    name: numba names compiled code after the qualified name and a per-process
+    counter, so two copies compiled in different processes can carry the same
+    symbol, and once both are loaded from the cache into one process a call to
+    one can run the other (tic-tac-toe's search ran Go's playouts).
     """
+    if name is not None and dispatcher.py_func.__closure__:
+        dispatcher.py_func.__qualname__ = re.sub(r"\W", "_", name)
     _name_all(dispatcher, name)
     return dispatcher
 
@@ -45,7 +58,7 @@ def _name_all(dispatcher: Dispatcher, name: str | None) -> None:
                              "before anything that captures it")
         name = f"{function.__module__}.{function.__qualname__}"
     try:
-        dispatcher._set_uuid(f"zeroplay:{name}")
+        dispatcher._set_uuid(f"{UUID_PREFIX}{name}")
     except AssertionError:
         pass  # numba drew its random uuid already: only the on-disk cache misses
     _NAMED[id(dispatcher)] = name
@@ -58,6 +71,6 @@ def _name_all(dispatcher: Dispatcher, name: str | None) -> None:
             # An intrinsic pickles with a random uuid as well (engine.go's stack_words).
             _NAMED[id(value)] = intrinsic_name = f"{value._defn.__module__}.{value._defn.__qualname__}"
             try:
-                value._set_uuid(f"zeroplay:{intrinsic_name}")
+                value._set_uuid(f"{UUID_PREFIX}{intrinsic_name}")
             except AssertionError:
                 pass

@@ -132,5 +132,6 @@ def spec_from_module(module: ModuleType, **settings: Any) -> GameSpec:
 
     kernels = {name: stable_identity(getattr(module, name), f"{module.__name__}.{name}") for name in KERNEL_NAMES}
     helpers = {name: getattr(module, name) for name in HELPER_NAMES}
-    batch = make_batch_kernels(kernels["legal_mask"], kernels["play_into"], kernels["status"], kernels["encode"])
+    batch = make_batch_kernels(kernels["legal_mask"], kernels["play_into"], kernels["status"], kernels["encode"],
+                               settings["name"])
     return GameSpec(**kernels, **helpers, **batch._asdict(), **settings)

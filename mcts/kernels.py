@@ -156,4 +156,7 @@ def _make_tree_kernels(game, legal_mask, play_into, status, encode, playout_valu
             playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
             backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtual_loss)
 
+    # Named too, though nothing captures them: copies per game must not share symbols (engine.numba_cache).
+    stable_identity(set_root, f"mcts.kernels.set_root[{game}]")
+    stable_identity(run_playout_search, f"mcts.kernels.run_playout_search[{game}]")
     return TreeKernels(set_root, select_leaves, run_playout_search)

@@ -149,7 +149,7 @@ def test_tictactoe_draw_and_errors():
 
 
 def test_unknown_game_lists_known_games():
-    with pytest.raises(engine.UnknownGameError, match="connect4, tictactoe"):
+    with pytest.raises(engine.UnknownGameError, match="connect4, go13, go19, go9, tictactoe"):
         engine.get_game("chess")
 
 
