@@ -34,3 +34,27 @@ def misses_in_a_fresh_process() -> int:
 def test_a_second_process_compiles_no_closure_kernel():
     misses_in_a_fresh_process()  # fills the cache if this checkout's is cold
     assert misses_in_a_fresh_process() == 0
+
+
+SEARCH = """
+import sys, engine
+from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
+for name in sys.argv[1:]:
+    spec = engine.get_game(name)
+    search = BatchedSearch(spec, RolloutEvaluator(spec), MCTSConfig(num_simulations=8), batch_size=1)
+    search.set_roots(spec.initial_state()[None])
+    assert search.run().visit_counts.sum() == 8
+"""
+
+
+def search_in_a_fresh_process(*games: str) -> None:
+    subprocess.run([sys.executable, "-c", SEARCH, *games], cwd=REPO, capture_output=True, text=True, check=True)
+
+
+def test_copies_of_one_closure_cached_by_different_processes_stay_apart():
+    # Each game's search kernels compiled (or found) in a process of its own, then both
+    # loaded from the cache into one: copies of a closure must not share compiled symbols
+    # (tic-tac-toe's search once ran Go's playouts and failed on the state size).
+    search_in_a_fresh_process("go9")
+    search_in_a_fresh_process("tictactoe")
+    search_in_a_fresh_process("go9", "tictactoe", "connect4")
