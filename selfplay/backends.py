@@ -32,8 +32,16 @@ from engine.spec import GameSpec
 from mcts.evaluators import Evaluator
 from selfplay.actor import SelfPlayActor
 from selfplay.config import RunConfig
-from selfplay.shards import GameRecord, generation_prefix, read_shard, shard_from_games, shard_name, shard_paths, \
-    write_shard
+from selfplay.shards import (
+    GameRecord,
+    PendingGames,
+    generation_prefix,
+    read_shard,
+    shard_from_games,
+    shard_name,
+    shard_paths,
+    write_shard,
+)
 
 
 class TimeUp(Exception):
@@ -67,10 +75,6 @@ def games_in_space(games_dir: Path, generation: int, actor: int | None) -> tuple
     return sum(s.num_games for s in shards), len(shards)
 
 
-FLUSH_SECONDS = 30.0
-"""Longest a finished game waits in memory before its shard is written."""
-
-
 def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_dir: Path, generation: int,
                 target_games: int, actor: int | None = None, deadline: float | None = None,
                 on_game: Callable[[GameRecord, PlayStats, int], None] | None = None) -> PlayStats:
@@ -95,33 +99,22 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
     stats = PlayStats()
     if remaining <= 0:
         return stats
-    pending: list[GameRecord] = []
     started = time.perf_counter()
-    first_pending_at = 0.0
 
-    def flush() -> None:
-        nonlocal shard_index
-        if pending:
-            shard = shard_from_games(pending, generation, spec.name, spec.num_actions, spec.state_size)
-            write_shard(shard, Path(games_dir) / shard_name(generation, shard_index, actor))
-            shard_index += 1
-            stats.shards += 1
-            pending.clear()
+    def write(games: list[GameRecord], index: int) -> None:
+        shard = shard_from_games(games, generation, spec.name, spec.num_actions, spec.state_size)
+        write_shard(shard, Path(games_dir) / shard_name(generation, index, actor))
+
+    pending = PendingGames(write, cfg.games_in_parallel, shard_index)
 
     def game_ended(record: GameRecord) -> None:
-        nonlocal first_pending_at
-        if not pending:
-            first_pending_at = time.perf_counter()
-        pending.append(record)
+        pending.add(record)
         stats.games += 1
         stats.positions += len(record.states)
-        if len(pending) >= cfg.games_in_parallel or time.perf_counter() - first_pending_at > FLUSH_SECONDS:
-            flush()
         stats.seconds = time.perf_counter() - started
         if on_game is not None:
             on_game(record, stats, games_done)
         if deadline is not None and time.time() > deadline:
-            flush()
             stats.time_up = True
             raise TimeUp(stats)
 
@@ -132,7 +125,8 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
     try:
         player.play(remaining, on_game=game_ended)
     finally:
-        flush()  # a crash in one game keeps the finished ones of the shard being filled
+        pending.flush()  # past the deadline, or a crash in one game: the finished games are kept
+        stats.shards = pending.shards
         stats.simulations = player.stats.simulations
         stats.seconds = time.perf_counter() - started
     return stats

@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -160,6 +162,42 @@ def write_shard(shard: Shard, path: Path) -> None:
         raise
 
 
+FLUSH_SECONDS = 30.0
+"""Longest a finished game waits in memory before its shard is written."""
+
+
+class PendingGames:
+    """Finished games waiting to be written: a shard every ``max_games`` games, or
+    as soon as the oldest has waited ``FLUSH_SECONDS``, so that a kill loses little.
+
+    ``write(games, index)`` writes the shard numbered ``index`` (counting on
+    from ``first_index``); ``shards`` counts the shards this object wrote.
+    """
+
+    def __init__(self, write: Callable[[list[GameRecord], int], None], max_games: int, first_index: int):
+        self.write = write
+        self.max_games = max_games
+        self.next_index = first_index
+        self.shards = 0
+        self.games: list[GameRecord] = []
+        self._oldest_at = 0.0
+
+    def add(self, record: GameRecord) -> None:
+        if not self.games:
+            self._oldest_at = time.perf_counter()
+        self.games.append(record)
+        if len(self.games) >= self.max_games or time.perf_counter() - self._oldest_at > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the waiting games now (nothing when none wait)."""
+        if self.games:
+            self.write(self.games, self.next_index)
+            self.next_index += 1
+            self.shards += 1
+            self.games = []
+
+
 class ShardError(Exception):
     """A file in the games folder that is not a readable shard."""
 
@@ -173,7 +211,8 @@ def read_shard(path: Path) -> Shard:
             states=fields["states"], policies=fields["policies"], outcomes=fields["outcomes"],
             game_ids=fields["game_ids"], lengths=fields["lengths"], results=fields["results"],
             resign_disabled=fields["resign_disabled"], resigned=fields["resigned"],
-            would_resign=fields["would_resign"], false_resign=fields["false_resign"], generation=int(fields["generation"]),
+            would_resign=fields["would_resign"], false_resign=fields["false_resign"],
+            generation=int(fields["generation"]),
             game=str(fields["game"]), dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
             source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"), path=Path(path),
         )

@@ -30,12 +30,18 @@ import numpy as np
 
 import engine
 from engine.spec import GameSpec
-from selfplay.backends import FLUSH_SECONDS
 from selfplay.config import ExpertConfig
 from selfplay.evaluation import connect4_data_dir, load_solved_positions
 from selfplay.experts import ExpertGame, canonical_key, make_source
-from selfplay.shards import GameRecord, expert_shard_name, expert_shard_paths, read_shard, shard_from_games, \
-    write_shard
+from selfplay.shards import (
+    GameRecord,
+    PendingGames,
+    expert_shard_name,
+    expert_shard_paths,
+    read_shard,
+    shard_from_games,
+    write_shard,
+)
 
 SHARD_GAMES = 100
 """Games per expert shard (fewer in the last one, and when FLUSH_SECONDS pass first)."""
@@ -126,17 +132,13 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
     if not len(indices):
         source.close()
         return stats
-    pending: list[GameRecord] = []
     started = time.perf_counter()
-    first_pending_at = 0.0
 
-    def flush() -> None:
-        nonlocal shard_index
-        if pending:
-            shard = shard_from_games(pending, 0, spec.name, spec.num_actions, spec.state_size, source=source.label)
-            write_shard(shard, Path(games_dir) / expert_shard_name(shard_index))
-            shard_index += 1
-            pending.clear()
+    def write(games: list[GameRecord], index: int) -> None:
+        shard = shard_from_games(games, 0, spec.name, spec.num_actions, spec.state_size, source=source.label)
+        write_shard(shard, Path(games_dir) / expert_shard_name(index))
+
+    pending = PendingGames(write, SHARD_GAMES, shard_index)
 
     pool = None
     try:
@@ -149,15 +151,11 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             games = map(source.game, indices)
         for game in games:  # in index order, whoever played them
             record, dropped = drop_positions(spec, game.record, excluded)
-            if not pending:
-                first_pending_at = time.perf_counter()
-            pending.append(record)
+            pending.add(record)
             stats.games += 1
             stats.positions += len(record.states)
             stats.dropped += dropped
             stats.seconds_by_opening.setdefault(game.opening, []).append(game.seconds)
-            if len(pending) >= SHARD_GAMES or time.perf_counter() - first_pending_at > FLUSH_SECONDS:
-                flush()
             stats.seconds = time.perf_counter() - started
             if on_game is not None:
                 on_game(stats)
@@ -165,7 +163,7 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             pool.close()  # every game is in: let the workers close their sources and exit
             pool.join()
     finally:
-        flush()  # an interrupted call keeps every finished game
+        pending.flush()  # an interrupted call keeps every finished game
         if pool is not None:
             pool.terminate()  # after join, a no-op
         else:
