@@ -237,7 +237,8 @@ class PolicyPlayer(Player):
         planes = np.zeros((len(states), *self.spec.planes_shape), np.float32)
         self.spec.encode_batch(states, planes)
         logits, values = self.evaluator.evaluate(states, planes)
-        masks = self._legal_masks(states)
+        masks = np.zeros((len(states), self.spec.num_actions), np.bool_)
+        self.spec.search_mask_batch(states, masks)  # the moves search would consider
         logits = np.where(masks, np.asarray(logits, np.float64), -np.inf)
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_policy = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

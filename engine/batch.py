@@ -21,19 +21,26 @@ from engine.numba_cache import stable_identity
 
 class BatchKernels(NamedTuple):
     legal_mask_batch: Callable
+    search_mask_batch: Callable
     play_batch: Callable
     status_batch: Callable
     encode_batch: Callable
 
 
-def make_batch_kernels(legal_mask, play_into, status, encode, game: str) -> BatchKernels:
-    """Build the four ``_batch`` kernels of ``game`` (a name that tells games apart) from its single ones."""
+def make_batch_kernels(legal_mask, search_mask, play_into, status, encode, game: str) -> BatchKernels:
+    """Build the five ``_batch`` kernels of ``game`` (a name that tells games apart) from its single ones."""
 
     @numba.njit(cache=True)
     def legal_mask_batch(states, out):
         """states [B, S] int64, out [B, A] bool."""
         for b in range(states.shape[0]):
             legal_mask(states[b], out[b])
+
+    @numba.njit(cache=True)
+    def search_mask_batch(states, out):
+        """states [B, S] int64, out [B, A] bool."""
+        for b in range(states.shape[0]):
+            search_mask(states[b], out[b])
 
     @numba.njit(cache=True)
     def play_batch(states, actions, out):
@@ -53,7 +60,7 @@ def make_batch_kernels(legal_mask, play_into, status, encode, game: str) -> Batc
         for b in range(states.shape[0]):
             encode(states[b], out[b])
 
-    kernels = BatchKernels(legal_mask_batch, play_batch, status_batch, encode_batch)
+    kernels = BatchKernels(legal_mask_batch, search_mask_batch, play_batch, status_batch, encode_batch)
     return BatchKernels(*(stable_identity(kernel, f"engine.batch.{field}[{game}]")
                           for field, kernel in zip(BatchKernels._fields, kernels)))
 

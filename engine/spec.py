@@ -62,6 +62,10 @@ class GameSpec:
     """() -> state [S] int64."""
     legal_mask: Callable
     """(state [S], out [A] bool) -> None; all False once the game is over."""
+    search_mask: Callable
+    """(state [S], out [A] bool) -> None: the legal moves that search and self-play consider, a
+    subset of legal_mask's. The same as legal_mask in every game but Go, which holds back the
+    passes that would end a game on an unsettled board (``engine.go.search_mask``)."""
     play_into: Callable
     """(state [S], action, out [S]) -> None; never modifies ``state``; does not check legality."""
     status: Callable
@@ -74,6 +78,8 @@ class GameSpec:
 
     # Batch kernels, built by ``engine.batch.make_batch_kernels``.
     legal_mask_batch: Callable
+    """(states [B, S], out [B, A] bool) -> None."""
+    search_mask_batch: Callable
     """(states [B, S], out [B, A] bool) -> None."""
     play_batch: Callable
     """(states [B, S], actions [B], out [B, S]) -> None."""
@@ -119,7 +125,8 @@ class GameSpec:
 
 
 KERNEL_NAMES = ("initial_state", "legal_mask", "play_into", "status", "encode", "transform_into")
-"""The numba kernels every game module defines under these names."""
+"""The numba kernels every game module defines under these names (``search_mask`` is optional:
+legal_mask stands in for it)."""
 HELPER_NAMES = ("render", "parse_move", "format_move", "split_moves", "why_illegal")
 """The plain-Python helpers every game module defines under these names."""
 
@@ -131,7 +138,10 @@ def spec_from_module(module: ModuleType, **settings: Any) -> GameSpec:
     from engine.numba_cache import stable_identity
 
     kernels = {name: stable_identity(getattr(module, name), f"{module.__name__}.{name}") for name in KERNEL_NAMES}
+    search_mask = getattr(module, "search_mask", None)
+    kernels["search_mask"] = (kernels["legal_mask"] if search_mask is None
+                              else stable_identity(search_mask, f"{module.__name__}.search_mask"))
     helpers = {name: getattr(module, name) for name in HELPER_NAMES}
-    batch = make_batch_kernels(kernels["legal_mask"], kernels["play_into"], kernels["status"], kernels["encode"],
-                               settings["name"])
+    batch = make_batch_kernels(kernels["legal_mask"], kernels["search_mask"], kernels["play_into"],
+                               kernels["status"], kernels["encode"], settings["name"])
     return GameSpec(**kernels, **helpers, **batch._asdict(), **settings)

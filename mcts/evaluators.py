@@ -66,17 +66,19 @@ def playout_kernel(spec: GameSpec):
     """The numba kernel ``(states [M, S], num_playouts, seed, values [M]) -> None`` of a game.
 
     values[m] is the mean result of ``num_playouts`` random playouts from
-    states[m], for its side to move; 0 when ``num_playouts`` is 0.
+    states[m], for its side to move; 0 when ``num_playouts`` is 0. Playouts draw
+    among the moves of ``spec.search_mask`` (Go: no pass that would end the game
+    on an unsettled board, so a playout ends with its dead stones captured).
     """
     if spec.name not in _PLAYOUT_KERNELS:
-        kernel = _make_playout_kernel(spec.legal_mask, spec.play_into, spec.status,
+        kernel = _make_playout_kernel(spec.search_mask, spec.play_into, spec.status,
                                       spec.num_actions, spec.state_size)
         # Other closures capture this one: a stable identity keeps their cache keys stable.
         _PLAYOUT_KERNELS[spec.name] = stable_identity(kernel, f"mcts.evaluators.playout_values[{spec.name}]")
     return _PLAYOUT_KERNELS[spec.name]
 
 
-def _make_playout_kernel(legal_mask, play_into, status, num_actions, state_size):
+def _make_playout_kernel(search_mask, play_into, status, num_actions, state_size):
 
     @numba.njit(cache=True)
     def playout_values(states, num_playouts, seed, values):
@@ -91,7 +93,7 @@ def _make_playout_kernel(legal_mask, play_into, status, num_actions, state_size)
                 current[:] = states[m]
                 sign = 1.0  # +1 while the side to move at the leaf is to move
                 while status(current) == ONGOING:
-                    legal_mask(current, mask)
+                    search_mask(current, mask)
                     count = 0
                     for a in range(num_actions):
                         count += mask[a]

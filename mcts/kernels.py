@@ -33,12 +33,12 @@ _CACHE: dict[str, TreeKernels] = {}
 def tree_kernels(spec: GameSpec) -> TreeKernels:
     """The (memoised) search kernels of ``spec``'s game."""
     if spec.name not in _CACHE:
-        _CACHE[spec.name] = _make_tree_kernels(spec.name, spec.legal_mask, spec.play_into, spec.status,
+        _CACHE[spec.name] = _make_tree_kernels(spec.name, spec.search_mask, spec.play_into, spec.status,
                                                spec.encode, playout_kernel(spec))
     return _CACHE[spec.name]
 
 
-def _make_tree_kernels(game, legal_mask, play_into, status, encode, playout_values) -> TreeKernels:
+def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_values) -> TreeKernels:
     # Closures captured by other closures get stable identities (engine.numba_cache).
 
     @numba.njit(cache=True)
@@ -50,7 +50,7 @@ def _make_tree_kernels(game, legal_mask, play_into, status, encode, playout_valu
         tree.value_sums[b, node] = 0.0
         tree.statuses[b, node] = status(tree.states[b, node])
         tree.expanded[b, node] = PENDING
-        legal_mask(tree.states[b, node], tree.legal[b, node])
+        search_mask(tree.states[b, node], tree.legal[b, node])
         for a in range(tree.children.shape[2]):  # plain loops: slice assignment is slower on short rows
             tree.priors[b, node, a] = 0.0
             tree.children[b, node, a] = UNVISITED

@@ -49,7 +49,7 @@ class Tree(NamedTuple):
     priors: np.ndarray
     """[B, N, A] float32: network priors over the node's actions, 0 for illegal ones."""
     legal: np.ndarray
-    """[B, N, A] bool: legal actions at the node."""
+    """[B, N, A] bool: the actions search considers at the node (``GameSpec.search_mask``)."""
     states: np.ndarray
     """[B, N, S] int64: the position at the node."""
     statuses: np.ndarray

@@ -407,6 +407,82 @@ def test_search_values_a_pass_that_ends_the_game(komi, passes):
         assert visits[spec.parse_move("pass")] <= 2
 
 
+# ---- the moves search considers ---------------------------------------------------------
+
+
+def search_moves(state: np.ndarray) -> set[str]:
+    spec = engine.get_game(f"go{go.board_size(state)}")
+    mask = np.zeros(spec.num_actions, np.bool_)
+    spec.search_mask(state, mask)
+    return {spec.format_move(int(a)) for a in np.flatnonzero(mask)}
+
+
+def test_search_holds_back_a_pass_while_the_board_is_unsettled():
+    state = position("""
+        . . . . .
+        . X . . .
+        . . . O .
+        . . . . .
+        . . . . .""")
+    assert legal(state, "pass")
+    assert "pass" not in search_moves(state)
+    assert search_moves(state) == {m for m in map(go.format_vertex, range(25), [5] * 25) if legal(state, m)}
+
+
+@pytest.mark.parametrize("komi,passes", [(4.5, True), (5.5, False)])
+def test_search_passes_after_the_opponent_only_when_that_wins(komi, passes):
+    """White has just passed; black has 15 points of area and white 10: a pass ends the
+    game, won by black on komi 4.5 and lost on komi 5.5."""
+    state = play(position("""
+        . . X O .
+        . . X O .
+        . . X O .
+        . . X O .
+        . . X O .""", to_move=go.WHITE, komi=komi), "pass")
+    assert go.area_difference(state) == 5
+    assert ("pass" in search_moves(state)) == passes
+
+
+def test_search_passes_when_only_its_own_eyes_are_left():
+    state = position("""
+        . X . X .
+        X X X X X
+        X X X X X
+        X X X X X
+        X X X X X""")
+    assert search_moves(state) == {"A5", "C5", "E5", "pass"}  # filling an eye stays legal
+    assert search_moves(go.with_side_to_move(state, go.WHITE)) == {"pass"}  # every point is suicide
+
+
+def test_eyes_true_and_false():
+    board = """
+        . X . . .
+        X X . X O
+        . X X . X
+        X O {c2} X .
+        . . . . ."""
+
+    def eye(move: str, colour: int = go.BLACK, c2: str = ".") -> bool:
+        state = position(board.format(c2=c2))
+        return go.is_own_eye(state.view(np.int8), go.cell_of(go.parse_vertex(move, 5), 5), colour, 7)
+
+    assert eye("A5") and not eye("A5", go.WHITE)  # a corner, no enemy diagonal
+    assert not eye("A3")  # on the edge, and white holds a diagonal (B2): false
+    assert eye("D3")  # inside, one enemy diagonal (E4)
+    assert not eye("D3", c2="O")  # inside, two (E4, C2): false
+    assert not eye("C4")  # a neighbour is empty
+
+
+def test_search_moves_are_the_legal_ones_but_for_held_back_passes():
+    spec = engine.get_game("go7")
+    legal_mask, search_mask = (np.zeros(spec.num_actions, np.bool_) for _ in range(2))
+    for state in random_states(spec, 20, seed=5):
+        spec.legal_mask(state, legal_mask)
+        spec.search_mask(state, search_mask)
+        assert np.array_equal(legal_mask[:-1], search_mask[:-1])
+        assert legal_mask[-1] or not search_mask[-1]
+
+
 # ---- numba's cache ----------------------------------------------------------------------
 
 
