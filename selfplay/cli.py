@@ -250,6 +250,7 @@ def progress_bar(console: Console, label: str) -> Progress:
 def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     import torch
 
+    from selfplay.experts import parse_expert
     from selfplay.loop import read_metrics, resolve_run_config
     from selfplay.pretrain import PretrainRun, load_expert_data
 
@@ -262,9 +263,13 @@ def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     config = resolve_run_config(args.run_dir, requested, changed)
     run = PretrainRun(args.run_dir, config, log=console.print)
     expert = config.expert
+    kind = parse_expert(expert.expert)[0]
+    details = [] if kind == "sgf" else [f"random openings of {expert.opening_min}-{expert.opening_max} moves"]
+    details.append(f"{expert.policy_target} policy targets" if kind == "solver" else "the expert's moves as targets")
     console.print(f"[bold]{config.game}[/] pretraining {config.net} on {run.device} from the {expert.expert} expert: "
-                  f"{args.games:,} games, random openings of {expert.opening_min}-{expert.opening_max} moves, "
-                  f"{expert.policy_target} policy targets; run dir {args.run_dir}")
+                  f"{args.games:,} games, {', '.join(details)}; run dir {args.run_dir}")
+    if run.expert_summary:
+        console.print(run.expert_summary, markup=False, highlight=False)
 
     with progress_bar(console, "expert games") as progress:
         task = progress.add_task("expert games", total=args.games, detail="starting")

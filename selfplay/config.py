@@ -184,30 +184,40 @@ POLICY_TARGETS = ("optimal", "softmax")
 @dataclass(frozen=True)
 class ExpertConfig:
     expert: str = "solver"
-    """Who plays the expert games: solver (exact play: connect4, tictactoe), sgf:PATH (files of
-    game records) or gtp:"COMMAND" (an external engine); the last two are not built yet."""
+    """Who plays the expert games: solver (exact play: connect4, tictactoe), sgf:PATH (Go game
+    records: an .sgf file, a .zip of them or a folder) or gtp:"COMMAND" (an external Go engine
+    playing itself, e.g. gtp:"gnugo --mode gtp --level 10")."""
     opening_min: int = 4
-    """Fewest random moves that open an expert game; they are not labelled (they only make
-    the games differ), the expert plays and labels every position after them."""
+    """Fewest random moves that open an expert game (solver and gtp experts; sgf records are
+    learnt as played); they are not labelled (they only make the games differ), the expert
+    plays and labels every position after them."""
     opening_max: int = 10
     """Most random opening moves: each game draws their number uniformly from
     [opening_min, opening_max] (Connect Four's solver takes seconds per position before ply 8)."""
     policy_target: str = "optimal"
-    """optimal: uniform over the moves of the best solved score; softmax: exp(score / T) over
-    the legal moves, T = policy_temperature. The expert plays moves drawn from its target."""
+    """The solver expert's target: optimal: uniform over the moves of the best solved score;
+    softmax: exp(score / T) over the legal moves, T = policy_temperature. The expert plays moves
+    drawn from its target. (sgf and gtp experts: one-hot on the move played.)"""
     policy_temperature: float = 1.0
     """T of the softmax target, in score units (Connect Four: a move that wins one move later,
     or loses one move sooner, weighs e^(-1/T) times as much)."""
+    min_rank: str | None = None
+    """sgf experts: keep only games whose two players both rank at least this (e.g. 1d, 5k, 3p);
+    games without readable ranks are then skipped too."""
 
     def __post_init__(self):
         from selfplay.experts import parse_expert
 
-        parse_expert(self.expert)  # ValueError names the known sources
+        kind, _ = parse_expert(self.expert)  # ValueError names the known sources
+        if self.min_rank is not None:
+            from engine.sgf import check_rank
+
+            _require(kind == "sgf", f"min_rank filters game records: it needs an sgf expert, not {kind}")
+            check_rank(self.min_rank)  # ValueError: not a rank
         _require(0 <= self.opening_min <= self.opening_max, "need 0 <= opening_min <= opening_max")
         _require(self.policy_target in POLICY_TARGETS,
                  f"policy_target must be {' or '.join(POLICY_TARGETS)}, not '{self.policy_target}'")
         _require(self.policy_temperature > 0.0, "policy_temperature must be positive")
-
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,21 @@ def _optional_float(text: str) -> float | None:
     return None if text.lower() == "none" else float(text)
 
 
+def _optional_str(text: str) -> str | None:
+    return None if text.lower() == "none" else text
+
+
+def _flag_type(field: dataclasses.Field) -> Any:
+    """The parser of a field's flag, from its default's type; a field whose default is None
+    reads by its annotation ("str | None": text, anything else: a number)."""
+    if field.default is None:
+        return _optional_str if str(field.type).startswith("str") else _optional_float
+    return {bool: _parse_bool, int: int, float: float, str: str}.get(type(field.default), _optional_float)
+
+
+_METAVARS = {str: "TEXT", _optional_str: "TEXT", _optional_float: "FLOAT"}
+
+
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, skip: tuple = ()) -> None:
     """One flag per field of ``cls``, in an argument group; defaults are None (= keep)."""
     group = parser.add_argument_group(title)
@@ -50,13 +65,12 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
         if field.name in skip:
             continue
         default = field.default
-        kind: Any = {bool: _parse_bool, int: int, float: float, str: str}.get(type(default), _optional_float)
+        kind = _flag_type(field)
         # A bare boolean flag (--gating) means true; --gating false turns it off.
         bare = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
         group.add_argument(
             "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind, **bare,
-            default=None, metavar={str: "TEXT"}.get(type(default), type(default).__name__.upper())
-            if default is not None else "FLOAT",
+            default=None, metavar=_METAVARS.get(kind, type(default).__name__.upper()),
             # argparse %-formats help strings: escape the docstrings' own percent signs
             help=f"{docs.get(field.name, '')} (default: the preset's; base value {default})".replace("%", "%%"),
         )

@@ -2,12 +2,15 @@
 
     selfplay pretrain --game connect4 --expert solver --games 20000 --run-dir runs/c4-sl
     selfplay train --init runs/c4-sl --run-dir runs/c4-rl --expert-mix 0.25    # stage 2: self-play
+    selfplay pretrain --game go9 --expert sgf:records/9x9.zip --min-rank 1d --games 100000 --run-dir runs/go9-pro
+    selfplay pretrain --game go9 --expert gtp:"gnugo --mode gtp --level 10" --games 2000 --run-dir runs/go9-gnugo
 
 A pretrain run directory looks like a self-play one, so that ``selfplay train
 --init`` and ``--expert-mix`` read it like any run::
 
     config.json              the PretrainRunConfig (expert and training settings)
     games/expert-KKKKK.npz   the expert games, as replay shards (selfplay.experts.generate)
+    sgf/expert-NNNNNN.sgf    each game as SGF, for experts that play their games (gtp)
     checkpoints/best.pt      the network of the epoch with the lowest validation loss (what --init loads)
     checkpoints/latest.pt    the newest epoch: optimizer, RNG and early-stopping counters, for a resume
     logs/                    TensorBoard events, metrics.jsonl (one line per epoch), summary.json
@@ -126,9 +129,13 @@ class PretrainRun:
         self.log = log
         self.spec = engine.get_game(config.game)
         self.device = resolve_device(config.device)
-        # A source that cannot be made (not built yet, no solver for the game) is refused
-        # before the run directory is written.
-        make_source(self.spec, config.expert, config.seed).close()
+        # A source that cannot be made (no solver for the game, no such file, no such engine)
+        # is refused before the run directory is written.
+        source = make_source(self.spec, config.expert, config.seed)
+        self.expert_summary: str | None = getattr(source, "summary", None)
+        """What the expert source says of itself (an sgf source: games read, skipped by reason,
+        komi and ranks; a gtp source: the engine), or None."""
+        source.close()
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.paths.config.exists():

@@ -266,7 +266,8 @@ def test_bad_inputs_are_one_line_errors(ttt_pretrained, tmp_path, capsys):
     pretrain = ["pretrain", "--run-dir", new, "--games", "10"]
     assert "unknown game 'chess'" in one_line_error(capsys, pretrain + ["--game", "chess"])
     assert "unknown expert 'oracle'" in one_line_error(capsys, pretrain + ["--expert", "oracle"])
-    assert "sgf expert source is not built yet" in one_line_error(capsys, pretrain + ["--expert", "sgf:games/"])
+    assert "the sgf expert reads Go games; connect4 is not Go" in one_line_error(
+        capsys, pretrain + ["--expert", "sgf:games/"])
     assert "needs an argument" in one_line_error(capsys, pretrain + ["--expert", "gtp:"])
     assert "policy_target must be" in one_line_error(capsys, pretrain + ["--policy-target", "best"])
     assert not Path(new).exists(), "nothing is written before the settings are checked"
@@ -297,7 +298,8 @@ def test_cli_error_has_no_traceback(tmp_path):
     finished = subprocess.run([sys.executable, "-m", "selfplay", "pretrain", "--run-dir", str(tmp_path / "x"),
                                "--expert", 'gtp:gnugo --mode gtp'], cwd=REPO, capture_output=True, text=True)
     assert finished.returncode == 2
-    assert finished.stderr.strip() == "selfplay: error: the gtp expert source is not built yet; use --expert solver"
+    assert finished.stderr.strip() == ("selfplay: error: the gtp expert plays Go; connect4 is not Go "
+                                       "(use go9, go13, go19...)")
 
 
 def test_expert_names():

@@ -8,8 +8,8 @@ learns from and ``selfplay train --expert-mix`` mixes into self-play batches.
 On the command line a source is ``--expert KIND[:ARGUMENT]``:
 
     solver          exact play (``selfplay.experts.solver``: Connect Four, tic-tac-toe)
-    sgf:PATH        game records, a file or a folder of .sgf files (``selfplay.experts.sgf``)
-    gtp:"COMMAND"   an external engine playing itself over GTP (``selfplay.experts.gtp``)
+    sgf:PATH        Go game records: an .sgf file, a .zip, or a folder of them (``selfplay.experts.sgf``)
+    gtp:"COMMAND"   an external Go engine playing itself over GTP (``selfplay.experts.gtp``)
 
 Adding a source is adding one module ``selfplay/experts/KIND.py`` that
 defines::
@@ -17,8 +17,7 @@ defines::
     def make_source(spec: GameSpec, argument: str | None, config: ExpertConfig, seed: int) -> ExpertSource
 
 raising ValueError with a one-line message for an unusable argument (a
-missing file, a game the source cannot play). Kinds whose module does not
-exist yet are refused with a one-line error.
+missing file, a game the source cannot play), and listing the kind in KINDS.
 
 The contract every source keeps (``ExpertSource``):
 
@@ -32,6 +31,10 @@ The contract every source keeps (``ExpertSource``):
   are only there to reach others (random openings, handicap placement) are
   simply not in the record.
 - ``available()``: how many games the source can give (None: unbounded).
+- A source that plays its games may also return each as SGF (``ExpertGame.sgf``);
+  the generation saves it as ``<run-dir>/sgf/expert-NNNNNN.sgf``, NNNNNN the index.
+- A source may have a ``summary`` (one line of text: what it read, what it
+  skipped and why, which engine plays), which ``selfplay pretrain`` shows once.
 - A source is created once per worker process (``--workers N``: N processes,
   started with "spawn", so ``make_source``'s arguments must pickle) and kept
   across games, so it may hold a solver's table or an engine process;
@@ -69,6 +72,9 @@ class ExpertGame:
     """Moves played before the first labelled position (random opening moves)."""
     seconds: float = 0.0
     """Time the source spent on the game."""
+    sgf: bytes | None = None
+    """The whole game (random opening included) as an SGF file, for sources that play their
+    games; None for the others. Saved next to the run's shards (module docstring)."""
 
 
 class ExpertSource(Protocol):
@@ -103,16 +109,25 @@ def parse_expert(text: str) -> tuple[str, str | None]:
 
 def make_source(spec: GameSpec, config: "ExpertConfig", seed: int) -> ExpertSource:
     """The source ``config.expert`` names, for ``spec``'s game; ValueError (one line) when it
-    cannot be made, including a kind whose module is not built yet."""
+    cannot be made."""
     kind, argument = parse_expert(config.expert)
-    module_name = f"{__name__}.{kind}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:
-            raise
-        raise ValueError(f"the {kind} expert source is not built yet; use --expert solver") from None
+    module = importlib.import_module(f"{__name__}.{kind}")  # imported only when used: sgfmill, subprocesses
     return module.make_source(spec, argument, config, seed)
+
+
+def record_of_moves(spec: GameSpec, states: np.ndarray, moves: np.ndarray, result: int, length: int,
+                    offset: int = 0, **flags) -> GameRecord:
+    """The record of positions [T, S] labelled with the moves played there [T]: policy targets
+    one-hot on them, value targets ``result`` (+1 the first player won, -1 lost, 0 draw) for the
+    side to move. ``offset``: moves played before ``states[0]`` (its parity says who is to move
+    there); ``length``: moves in the whole game; ``flags``: other GameRecord fields (``resigned``)."""
+    labelled = len(moves)
+    policies = np.zeros((labelled, spec.num_actions), np.float32)
+    policies[np.arange(labelled), moves] = 1.0
+    players = np.where((offset + np.arange(labelled)) % 2 == 0, 1, -1).astype(np.int8)  # +1: the first player
+    return GameRecord(states=np.asarray(states, np.int64).reshape(labelled, spec.state_size), policies=policies,
+                      players=players, result=result, length=length,
+                      values=(players * result).astype(np.float32), **flags)
 
 
 def canonical_key(spec: GameSpec, state: np.ndarray) -> tuple[bytes, int]:

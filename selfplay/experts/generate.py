@@ -8,6 +8,11 @@ shards (``expert-KKKKK.npz``) are written in game order as games finish (every
 games not yet written, and the next call counts the games on disk and asks
 the source for the next index, so no game is written twice.
 
+A source that plays its games (gtp) also gives each as SGF, saved as
+``<run-dir>/sgf/expert-NNNNNN.sgf`` (``expert_sgf_path``, NNNNNN the game's index)
+before the game goes into a shard, so every game in a shard has its file; a
+game played again after a kill is the same game and overwrites its file.
+
 Exclusion: the positions of the solved Connect Four sets
 (``shared/data/connect4``, all five) are for evaluation only. Every labelled
 position whose symmetry-reduced key equals one of theirs is dropped, so a
@@ -45,6 +50,8 @@ from selfplay.shards import (
 
 SHARD_GAMES = 100
 """Games per expert shard (fewer in the last one, and when FLUSH_SECONDS pass first)."""
+SGF_FOLDER = "sgf"
+"""Where the SGF files of played expert games go: this folder beside the games folder."""
 
 
 @dataclass
@@ -88,6 +95,12 @@ def drop_positions(spec: GameSpec, record: GameRecord, keys: frozenset[bytes]) -
     kept = {name: None if array is None else array[keep] for name, array in rows.items()}
     dropped = int((~keep).sum())
     return dataclasses.replace(record, **kept, dropped=record.dropped + dropped), dropped
+
+
+def expert_sgf_path(games_dir: Path, index: int) -> Path:
+    """``<run-dir>/sgf/expert-NNNNNN.sgf``: the SGF file of expert game ``index`` (from 0) of the
+    run whose games folder is ``games_dir``."""
+    return Path(games_dir).parent / SGF_FOLDER / f"expert-{index:06d}.sgf"
 
 
 def expert_games_on_disk(games_dir: Path) -> tuple[int, int]:
@@ -149,7 +162,11 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             games: Iterator[ExpertGame] = pool.imap(_worker_game, indices)
         else:
             games = map(source.game, indices)
-        for game in games:  # in index order, whoever played them
+        for index, game in zip(indices, games):  # in index order, whoever played them
+            if game.sgf is not None:
+                path = expert_sgf_path(games_dir, index)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(game.sgf)
             record, dropped = drop_positions(spec, game.record, excluded)
             pending.add(record)
             stats.games += 1
