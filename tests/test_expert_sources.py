@@ -6,6 +6,7 @@ one-line errors of unusable arguments."""
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -217,3 +218,33 @@ def test_pretrain_on_gnugo_games(tmp_path, capsys):
         to_move = np.array([go.side_to_move(state) for state in shard.states[rows]])  # +1: black
         assert shard.results[index] == game.result_for_first != 0
         np.testing.assert_array_equal(shard.outcomes[rows], to_move * game.result_for_first)
+
+
+KO_ENGINE = """\
+import sys
+moves = iter("B5 C5 A4 D4 B3 C3 E1 B4 C4 B4".split())  # the last retakes a ko: a repetition
+for line in sys.stdin:
+    number, command = line.split()[:2]
+    answer = {"genmove": lambda: next(moves), "final_score": lambda: "B+3.5",
+              "name": lambda: "ko", "version": lambda: "1"}.get(command, lambda: "")()
+    print(f"={number} {answer}\\n", flush=True)
+    if command == "quit":
+        break
+"""
+
+
+def test_a_repetition_ends_the_engine_game_before_it(tmp_path):
+    """An engine that knows only simple ko may repeat a board our positional superko forbids;
+    the game ends before that move and is scored by the engine, and the generation goes on."""
+    script = tmp_path / "ko_engine.py"
+    script.write_text(KO_ENGINE)
+    spec = engine.get_game("go5")
+    source = make_source(spec, ExpertConfig(expert=f"gtp:{sys.executable} {script}", opening_min=0,
+                                            opening_max=0), seed=0)
+    try:
+        game = source.game(0)
+    finally:
+        source.close()
+    assert game.record.length == 9 and len(game.record.states) == 9  # the retake is not played
+    assert game.record.result == 1  # B+3.5 from the engine's final_score
+    assert len(read_sgf(game.sgf).moves) == 9

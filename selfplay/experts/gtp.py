@@ -18,15 +18,18 @@ kept for all the source's games. Game ``index``:
    move it answers is checked on our engine and played there; a move that is
    not a point of the board, or that our rules forbid, stops the generation
    with a one-line error naming the engine and the move (like the arena's
-   referee). Our rules forbid repeating any earlier board (positional superko)
-   where GNU Go by default forbids only the immediate ko retake; ``gnugo
-   --positional-superko`` plays by ours.
-3. The result: the engine's ``final_score`` ("B+6.5", "W+0.5", "0") when the game
-   was played out, which counts after removing the stones the engine judges
-   dead; our Tromp-Taylor count (``engine.go.score_text``) removes none and would
-   give such stones to their owner, so a game that both sides stopped because
-   the rest is settled could come out the other way. Only an engine without
-   ``final_score`` (a refusal) is scored by our count. A resignation loses.
+   referee), except a repetition: our rules forbid repeating any earlier board
+   (positional superko) where GNU Go by default forbids only the immediate ko
+   retake, so a long ko fight can bring such a move. That game ends before it
+   (the engine takes it back with ``undo``) and is scored as it stands:
+   stopping the generation instead would stop it for good, since the same
+   index replays the same game (``gnugo --positional-superko`` plays by ours).
+3. The result: the engine's ``final_score`` ("B+6.5", "W+0.5", "0"), which
+   counts after removing the stones the engine judges dead; our Tromp-Taylor
+   count (``engine.go.score_text``) removes none and would give such stones to
+   their owner, so a game that both sides stopped because the rest is settled
+   could come out the other way. Only an engine without ``final_score`` (a
+   refusal) is scored by our count. A resignation loses.
 
 Labels: only the positions where the engine moved; policy target [A] one-hot
 on its move, value target the result for the side to move (+1, -1; 0 for a
@@ -135,11 +138,13 @@ class GTPSource:
                 break
             try:
                 action = spec.parse_move(answer)
+                if go.move_verdict(state, action)[0] == go.SUPERKO:
+                    self._send("undo")  # the game ends before the repetition (module docstring)
+                    break
                 following = play_action(spec, state, action)
             except IllegalMoveError as error:
-                hint = " (gnugo --positional-superko follows our ko rule)" if "superko" in str(error) else ""
                 raise ValueError(f"GTP engine {self.command!r} answered 'genmove {colour}' with {answer!r} at "
-                                 f"move {len(actions) + 1} of expert game {index}: {error}{hint}") from None
+                                 f"move {len(actions) + 1} of expert game {index}: {error}") from None
             states.append(state)
             actions.append(action)
             state = following
