@@ -115,6 +115,12 @@ def make_source(spec: GameSpec, config: "ExpertConfig", seed: int) -> ExpertSour
     return module.make_source(spec, argument, config, seed)
 
 
+def players_to_move(offset: int, count: int) -> np.ndarray:
+    """[count] int8: +1 where the first player is to move, -1 where the second is, in the
+    ``count`` positions that follow ``offset`` moves of a game (the players alternate)."""
+    return np.where((offset + np.arange(count)) % 2 == 0, 1, -1).astype(np.int8)
+
+
 def record_of_moves(spec: GameSpec, states: np.ndarray, moves: np.ndarray, result: int, length: int,
                     offset: int = 0, **flags) -> GameRecord:
     """The record of positions [T, S] labelled with the moves played there [T]: policy targets
@@ -124,7 +130,7 @@ def record_of_moves(spec: GameSpec, states: np.ndarray, moves: np.ndarray, resul
     labelled = len(moves)
     policies = np.zeros((labelled, spec.num_actions), np.float32)
     policies[np.arange(labelled), moves] = 1.0
-    players = np.where((offset + np.arange(labelled)) % 2 == 0, 1, -1).astype(np.int8)  # +1: the first player
+    players = players_to_move(offset, labelled)
     return GameRecord(states=np.asarray(states, np.int64).reshape(labelled, spec.state_size), policies=policies,
                       players=players, result=result, length=length,
                       values=(players * result).astype(np.float32), **flags)

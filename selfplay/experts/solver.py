@@ -38,7 +38,7 @@ from engine.positions import legal_actions, play_action
 from engine.spec import ONGOING, GameSpec
 from mcts.search import choose_action
 from selfplay.config import ExpertConfig
-from selfplay.experts import ExpertGame, canonical_key
+from selfplay.experts import ExpertGame, canonical_key, players_to_move
 from selfplay.shards import GameRecord
 
 CACHE_PLY = 14
@@ -114,13 +114,12 @@ class SolverSource:
             state = play_action(spec, state, choose_action(target, 1.0, rng))
             moves += 1
         labelled = len(states)
-        players = np.where((opening + np.arange(labelled)) % 2 == 0, 1, -1)  # +1: the first player moves
         # A decided game is lost for the side to move at its end (engine.spec).
         first_player_to_move = 1 if moves % 2 == 0 else -1
         record = GameRecord(
             states=np.array(states, np.int64).reshape(labelled, spec.state_size),
             policies=np.array(policies, np.float32).reshape(labelled, spec.num_actions),
-            players=players.astype(np.int8),
+            players=players_to_move(opening, labelled),
             result=int(spec.status(state)) * first_player_to_move,
             length=moves,
             values=np.array(values, np.float32),
