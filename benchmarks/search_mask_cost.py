@@ -1,0 +1,81 @@
+"""What search pays for ``GameSpec.search_mask`` over ``legal_mask``, per position, one core.
+
+Go's search mask holds back the passes that would end a game on an unsettled
+board (engine/go.py): on top of the legal mask it scans the legal points for
+one that is not the mover's own eye, and counts the area when the opponent has
+just passed. Every node that search creates calls it once. The positions are
+those of uniformly random games (pass left out while a point is legal); each
+kernel runs over all of them in one batch call, best of ``--repeats``.
+
+    python benchmarks/search_mask_cost.py [--game go9] [--games 50] [--repeats 20]
+
+Ends with one JSON line: nanoseconds per position of each mask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import engine
+from engine.positions import legal_actions, play_action
+from engine.spec import ONGOING
+from machine import cpu_model  # benchmarks/machine.py, beside this script
+
+
+def random_positions(spec, num_games: int, seed: int) -> np.ndarray:
+    """[N, S]: every position of ``num_games`` random games that pass only when nothing else is legal."""
+    rng = np.random.default_rng(seed)
+    states = []
+    for _ in range(num_games):
+        state = spec.initial_state()
+        while spec.status(state) == ONGOING:
+            states.append(state)
+            actions = legal_actions(spec, state)
+            state = play_action(spec, state, int(rng.choice(actions[:-1] if actions.size > 1 else actions)))
+    return np.array(states)
+
+
+def nanoseconds_per_position(kernel, states: np.ndarray, out: np.ndarray, repeats: int) -> float:
+    kernel(states, out)  # loads or compiles it
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        kernel(states, out)
+        best = min(best, time.perf_counter() - started)
+    return best / len(states) * 1e9
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--game", default="go9", help="game (default go9)")
+    parser.add_argument("--games", type=int, default=50, help="random games whose positions are timed (default 50)")
+    parser.add_argument("--repeats", type=int, default=20, help="timed passes; the best counts (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    args = parser.parse_args(argv)
+    if args.games < 1 or args.repeats < 1:
+        parser.error("--games and --repeats must be at least 1")
+    try:
+        spec = engine.get_game(args.game)
+    except engine.UnknownGameError as error:
+        parser.error(str(error))
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+    states = random_positions(spec, args.games, args.seed)
+    out = np.zeros((len(states), spec.num_actions), np.bool_)
+    figures = {name: round(nanoseconds_per_position(getattr(spec, f"{name}_batch"), states, out, args.repeats), 1)
+               for name in ("legal_mask", "search_mask")}
+    print(f"{spec.name}, {len(states)} positions of {args.games} random games, {cpu_model()}, one core: "
+          + ", ".join(f"{name} {ns:.0f} ns" for name, ns in figures.items()) + " per position")
+    print(json.dumps({"game": spec.name, "positions": len(states), "cpu": cpu_model(),
+                      **{f"{name}_ns": ns for name, ns in figures.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
