@@ -4,7 +4,7 @@ Go's search mask holds back the passes that would end a game on an unsettled
 board (engine/go.py): on top of the legal mask it scans the legal points for
 one that is not the mover's own eye, and counts the area when the opponent has
 just passed. Every node that search creates calls it once. The positions are
-those of uniformly random games (pass left out while a point is legal); each
+those of uniformly random games (``engine.go.random_positions``); each
 kernel runs over all of them in one batch call, best of ``--repeats``.
 
     python benchmarks/search_mask_cost.py [--game go9] [--games 50] [--repeats 20]
@@ -23,22 +23,8 @@ import time
 import numpy as np
 
 import engine
-from engine.positions import legal_actions, play_action
-from engine.spec import ONGOING
+from engine import go
 from machine import cpu_model  # benchmarks/machine.py, beside this script
-
-
-def random_positions(spec, num_games: int, seed: int) -> np.ndarray:
-    """[N, S]: every position of ``num_games`` random games that pass only when nothing else is legal."""
-    rng = np.random.default_rng(seed)
-    states = []
-    for _ in range(num_games):
-        state = spec.initial_state()
-        while spec.status(state) == ONGOING:
-            states.append(state)
-            actions = legal_actions(spec, state)
-            state = play_action(spec, state, int(rng.choice(actions[:-1] if actions.size > 1 else actions)))
-    return np.array(states)
 
 
 def nanoseconds_per_position(kernel, states: np.ndarray, out: np.ndarray, repeats: int) -> float:
@@ -66,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})
-    states = random_positions(spec, args.games, args.seed)
+    if go.size_from_name(spec.name) is None:
+        parser.error(f"{spec.name} is not Go: only Go's search mask differs from its legal mask")
+    states = np.array(go.random_positions(spec, args.games, args.seed))
     out = np.zeros((len(states), spec.num_actions), np.bool_)
     figures = {name: round(nanoseconds_per_position(getattr(spec, f"{name}_batch"), states, out, args.repeats), 1)
                for name in ("legal_mask", "search_mask")}

@@ -261,18 +261,6 @@ def test_komi_and_setup_helpers():
 # ---- symmetries, planes, and random games against the reference ------------------------------
 
 
-def random_states(spec, num_games: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    states = []
-    for _ in range(num_games):
-        state = spec.initial_state()
-        while spec.status(state) == ONGOING:
-            states.append(state)
-            actions = engine.legal_actions(spec, state)
-            state = engine.play_action(spec, state, int(rng.choice(actions[:-1] if actions.size > 1 else actions)))
-    return states
-
-
 def test_dihedral_source_is_the_symmetry_tables_arithmetic():
     from engine.symmetry import dihedral_cell_perms
 
@@ -289,7 +277,7 @@ def test_moves_commute_with_symmetries_superko_included():
     so superko is too (the ko and triple-ko positions have a superko move)."""
     ko = play(position(KO), "D5")
     triple_ko = play(position(TRIPLE_KO), "C7", "H7", "C3", "B7", "G7")
-    for state in random_states(engine.get_game("go5"), 3, seed=11)[::5] + [ko, triple_ko]:
+    for state in go.random_positions(engine.get_game("go5"), 3, seed=11)[::5] + [ko, triple_ko]:
         spec = engine.get_game(f"go{go.board_size(state)}")
         out, moved, played, played_image = (np.empty(spec.state_size, np.int64) for _ in range(4))
         mask = np.zeros(spec.num_actions, np.bool_)
@@ -476,7 +464,7 @@ def test_eyes_true_and_false():
 def test_search_moves_are_the_legal_ones_but_for_held_back_passes():
     spec = engine.get_game("go7")
     legal_mask, search_mask = (np.zeros(spec.num_actions, np.bool_) for _ in range(2))
-    for state in random_states(spec, 20, seed=5):
+    for state in go.random_positions(spec, 20, seed=5):
         spec.legal_mask(state, legal_mask)
         spec.search_mask(state, search_mask)
         assert np.array_equal(legal_mask[:-1], search_mask[:-1])
