@@ -29,10 +29,10 @@ import engine
 from arena.elo import Ratings, elo_estimate
 from arena.gtp_client import GTPError
 from arena.players import Player, QuitGame, make_player
+from arena.shipped import shipped_network
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
 from engine import go
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (Connect Four) | "
                "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "
                'gtp:"COMMAND" (a GTP engine for Go games, e.g. gtp:"gnugo --mode gtp --level 1")')
@@ -120,8 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "play", help="play against the bot in the terminal",
         description="Play one game against a bot: type moves in the game's notation, 'undo', 'hint' (the bot's "
                     "search for your side) or 'quit'. Without --opponent the bot is the shipped network "
-                    "models/GAME.pt, or pure MCTS when there is none.", epilog=PLAYER_HELP)
-    play.add_argument("--opponent", help="the bot's player spec (default: models/GAME.pt, else pure MCTS)")
+                    "for the game (arena/models/GAME.pt), or pure MCTS when there is none.", epilog=PLAYER_HELP)
+    play.add_argument("--opponent", help="the bot's player spec (default: the shipped network, else pure MCTS)")
     play.add_argument("--sims", type=int,
                       help="simulations per move of the bot (overrides the spec's sims, which default to 800 for "
                            "a network and 1000 for pure MCTS)")
@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "GUI or another program. Diagnostics go to standard error.")
     gtp.add_argument("--game", default="go9", help="the Go board to start on (%(default)s); a network plays only "
                                                    "its own board size")
-    gtp.add_argument("--model", help="a Go checkpoint (default: pure MCTS with random playouts)")
+    gtp.add_argument("--model", help="a Go checkpoint; 'none' for pure MCTS with random playouts (default: the "
+                                     "network shipped for the board, arena/models/GAME.pt, else pure MCTS)")
     gtp.add_argument("--sims", type=int, default=800,
                      help="simulations per move, the most a move searches under a clock (%(default)s)")
     gtp.add_argument("--resign-threshold", type=float, default=-0.95,
@@ -371,10 +372,10 @@ def run_ladder(args, console: Console) -> int:
 
 def default_opponent(spec) -> tuple[str, str]:
     """The bot's spec when none is given, and a sentence saying which it is."""
-    model = REPO_ROOT / "models" / f"{spec.name}.pt"
-    if model.exists():
+    model = shipped_network(spec.name)
+    if model is not None:
         return f"net:{model}", f"opponent: the shipped network {model}"
-    return "mcts", f"opponent: pure MCTS (no shipped network at {model}; pass --opponent net:PATH for one)"
+    return "mcts", f"opponent: pure MCTS (no network is shipped for {spec.name}; pass --opponent net:PATH for one)"
 
 
 def run_play(args, console: Console) -> int:
@@ -410,6 +411,19 @@ def run_play(args, console: Console) -> int:
                          echo=not sys.stdin.isatty())
 
 
+def gtp_model(spec, model: str | None) -> tuple[str | None, str]:
+    """The checkpoint ``arena gtp`` plays (None: pure MCTS) for ``--model``, and a sentence saying
+    which: without --model the network shipped for the board, on that board only."""
+    if model is None:
+        shipped = shipped_network(spec.name)
+        if shipped is None:
+            return None, f"pure MCTS with random playouts (no network is shipped for {spec.name})"
+        return str(shipped), f"the shipped network {shipped} on {spec.name}, pure MCTS on other boards"
+    if model.lower() == "none":
+        return None, "pure MCTS with random playouts"
+    return model, f"the network {model}"
+
+
 def run_gtp(args, console: Console) -> int:
     from importlib.metadata import version
 
@@ -423,11 +437,14 @@ def run_gtp(args, console: Console) -> int:
         raise ArenaError("--sims must be at least 1")
     if args.threads < 1:
         raise ArenaError("--threads must be at least 1")
-    if args.model is not None:
+    model, note = gtp_model(spec, args.model)
+    if model is not None:
         import torch
 
         torch.set_num_threads(args.threads)
-    make_search = search_factory(spec, args.model, args.sims, args.device, args.seed)
+    make_search = search_factory(spec, model, args.sims, args.device, args.seed,
+                                 rollouts_elsewhere=args.model is None)
+    print(f"arena gtp: {note}", file=sys.stderr)  # once it has loaded
     gtp = GTPEngine(spec, make_search, resign_threshold=args.resign_threshold, version=version("zeroplay"),
                     log=sys.stderr)
     return gtp.serve(sys.stdin, sys.stdout)

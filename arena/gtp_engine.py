@@ -313,21 +313,29 @@ def _number_argument(args: list[str], index: int) -> float:
 
 
 def search_factory(spec: GameSpec, model: str | None, simulations: int, device: str = "auto",
-                   seed: int = 0) -> Callable[[GameSpec], TimedSearch]:
-    """``make_search`` for GTPEngine: the network of checkpoint ``model`` (for ``spec``'s
-    board size only), or pure MCTS with random playouts (any size) when ``model`` is None.
+                   seed: int = 0, rollouts_elsewhere: bool = False) -> Callable[[GameSpec], TimedSearch]:
+    """``make_search`` for GTPEngine: the network of checkpoint ``model`` on ``spec``'s board,
+    or pure MCTS with random playouts (any size) when ``model`` is None. Other board sizes
+    are refused ("unacceptable size": the network's input and policy are sized for its board),
+    or with ``rollouts_elsewhere`` played by pure MCTS (the default network of ``arena gtp``,
+    so that a GUI set to another size still gets an engine).
     Loading raises nets.CheckpointError for a missing, corrupt or mismatched checkpoint."""
+    config = MCTSConfig(num_simulations=simulations)
+
+    def pure_mcts(game: GameSpec) -> TimedSearch:
+        return TimedSearch(game, RolloutEvaluator(game, seed=seed), config)
+
     if model is None:
-        return lambda game: TimedSearch(game, RolloutEvaluator(game, seed=seed),
-                                        MCTSConfig(num_simulations=simulations))
+        return pure_mcts
     from nets import NetworkEvaluator, load_checkpoint  # torch only when a network plays
 
     evaluator = NetworkEvaluator(load_checkpoint(model, game=spec.name).model, device=device)
-    config = MCTSConfig(num_simulations=simulations)
 
     def make_search(game: GameSpec) -> TimedSearch:
-        if game.name != spec.name:  # the network's input and policy are sized for its board
-            raise GTPCommandError("unacceptable size")
-        return TimedSearch(game, evaluator, config)
+        if game.name == spec.name:
+            return TimedSearch(game, evaluator, config)
+        if rollouts_elsewhere:
+            return pure_mcts(game)
+        raise GTPCommandError("unacceptable size")
 
     return make_search

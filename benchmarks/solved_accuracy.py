@@ -2,10 +2,10 @@
 
 Scores checkpoints (network alone and network + search) and two baselines
 (pure MCTS with random playouts, and a uniformly random legal move, whose
-expected share is computed exactly) on the positions of shared/data/connect4,
+expected share is computed exactly) on a solved set shipped with zeroplay (engine.solved_sets) or a file in its layout,
 one JSON line per player:
 
-    python benchmarks/solved_accuracy.py --checkpoint models/connect4.pt --sims 0 --sims 800 --baselines
+    python benchmarks/solved_accuracy.py --checkpoint arena/models/connect4.pt --sims 0 --sims 800 --baselines
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import engine
 from machine import cpu_model  # benchmarks/machine.py, beside this script
 from mcts.evaluators import RolloutEvaluator
 from nets import CheckpointError, NetworkEvaluator, load_checkpoint
-from selfplay.evaluation import DEFAULT_SET, load_solved_positions, optimal_move_shares
+from engine.solved_sets import DEFAULT_SET, SolvedSetError
+from selfplay.evaluation import load_solved_positions, optimal_move_shares
 
 
 def report(player: str, positions, started: float, exact: float, result: float) -> None:
@@ -37,11 +38,16 @@ def main() -> int:
     parser.add_argument("--sims", type=int, action="append", help="simulations per position; 0 = network alone "
                         "(repeatable; default 0 and 800)")
     parser.add_argument("--baselines", action="store_true", help="also pure MCTS (800 sims) and a random move")
-    parser.add_argument("--set", default=DEFAULT_SET, help=f"solved set (default {DEFAULT_SET})")
+    parser.add_argument("--set", default=DEFAULT_SET,
+                        help=f"a shipped solved set, or a JSON file in that layout (default {DEFAULT_SET})")
     parser.add_argument("--limit", type=int, help="first N positions only")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    positions = load_solved_positions(args.set, limit=args.limit)
+    try:
+        positions = load_solved_positions(args.set, limit=args.limit)
+    except SolvedSetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(json.dumps({"set": args.set, "cpu": cpu_model()}), flush=True)
     for path in args.checkpoint:
         try:

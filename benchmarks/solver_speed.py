@@ -27,27 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import engine  # noqa: E402
+from engine.solved_sets import SET_NAMES, SolvedSetError, read_solved_set  # noqa: E402
 from engine.solver import DEFAULT_TABLE_BITS, Solver  # noqa: E402
 from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
-
-DATA_DIR = REPO.parent / "shared" / "data" / "connect4"
-SETS = (
-    "L3_R1_end_easy",
-    "L2_R1_middle_easy",
-    "L2_R2_middle_medium",
-    "L1_R1_begin_easy",
-    "L1_R2_begin_medium",
-)
-
-
-
-
-def load_set(data_dir: Path, name: str) -> list[dict]:
-    path = data_dir / f"{name}.json"
-    if not path.exists():
-        sys.exit(f"error: {path} not found (the shared/ folder belongs beside the repository)")
-    return json.loads(path.read_text())
-
 
 def bench_set(entries: list[dict], table_bits: int) -> dict:
     """Solve every entry; return the timing figures of the set (seconds)."""
@@ -75,12 +57,11 @@ def bench_set(entries: list[dict], table_bits: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS, metavar="SET",
-                        help="which sets to solve (default: all five)")
+    parser.add_argument("--sets", nargs="+", default=list(SET_NAMES), metavar="SET",
+                        help="which sets to solve: names of the sets shipped with zeroplay, or JSON files "
+                             "in their layout (default: all five shipped sets)")
     parser.add_argument("--table-bits", type=int, default=DEFAULT_TABLE_BITS,
                         help="transposition table of 2**BITS entries (default %(default)s)")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
-                        help="folder of the solved sets (default: ../shared/data/connect4)")
     parser.add_argument("--cpu", type=int, default=None,
                         help="pin the process to this CPU (the solver is single-threaded anyway)")
     args = parser.parse_args(argv)
@@ -98,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     figures = {}
     for name in args.sets:
-        row = bench_set(load_set(args.data_dir, name), args.table_bits)
+        try:
+            entries = read_solved_set(name)
+        except SolvedSetError as error:
+            sys.exit(f"error: {error}")
+        row = bench_set(entries, args.table_bits)
         figures[name] = row
         print(f"{name:<22}{row['positions']:>10}{row['mean_ms']:>10.3f}{row['max_ms']:>10.1f}"
               f"{row['total_s']:>10.2f}{row['cpu_s']:>9.2f}{row['mismatches']:>7}", flush=True)

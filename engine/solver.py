@@ -4,7 +4,7 @@ The techniques are those of Pascal Pons' "Solving Connect Four" blog series
 (blog.gamesolver.org); the code is written for this project's state layout
 (``engine.connect4``: slots CURRENT, MASK, PLY, STATUS; bit ``7*col + row``).
 
-Score convention (as in ``/work/shared/data/connect4/README.md``)
+Score convention (as in ``engine/data/connect4/README.md``)
 ------------------------------------------------------------------
 The score of a position is its value for the side to move under perfect play
 on both sides:

@@ -21,12 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 import engine
+from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
 from selfplay.config import ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, RunConfig, \
     SelfPlayConfig, TrainConfig, pretrain_preset, preset
 from selfplay.flags import add_dataclass_flags, overrides_for
 
-RUN_FLAGS = ("net", "device", "seed", "eval_positions", "eval_simulations")
+RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,8 +108,19 @@ def _add_run_flags(parser: argparse.ArgumentParser, evaluated: str) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: a second thread helps little beside the "
                              "single-threaded search, and stalls badly when another process shares the cores)")
-    parser.add_argument("--eval-positions", type=int, help=f"solved Connect Four positions scored {evaluated}")
+    parser.add_argument("--eval-set", type=_solved_set, metavar="SET",
+                        help=f"solved Connect Four positions scored {evaluated}: a set shipped with zeroplay "
+                             f"({', '.join(SET_NAMES)}; default {DEFAULT_SET}) or a JSON file in their layout")
+    parser.add_argument("--eval-positions", type=int, help="how many positions of --eval-set are scored (0: none)")
     parser.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
+
+
+def _solved_set(text: str) -> str:
+    """--eval-set: a shipped set's name, or an existing file as an absolute path."""
+    try:
+        return solved_set_source(text)
+    except SolvedSetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _changed(base, args: argparse.Namespace, sections: dict[str, type], fixed: dict) -> tuple:

@@ -118,8 +118,11 @@ class CommonConfig:
     """Seeds self-play, sampling and initial weights."""
     device: str = "auto"
     """Where the network runs: auto (CUDA when present), cpu, cuda, cuda:1."""
+    eval_set: str = "L1_R2_begin_medium"
+    """The solved Connect Four set scored: one shipped with the package (engine.solved_sets)
+    or the absolute path of a JSON file in that layout."""
     eval_positions: int = 200
-    """Solved positions scored per generation, or after pretraining (Connect Four; 0 turns it off)."""
+    """Solved positions of eval_set scored per generation, or after pretraining (Connect Four; 0 turns it off)."""
     eval_simulations: int = 800
     """Simulations of the with-search evaluation."""
 

@@ -1,8 +1,8 @@
-"""Connect Four strength against the solved positions of shared/data/connect4.
+"""Connect Four strength against solved positions (``engine.solved_sets``).
 
 The share of positions where a player picks an optimal column, for the network
 alone (argmax of its legal logits) and for the network with search, judged two
-ways (shared/data/connect4/README.md):
+ways (engine/data/connect4/README.md):
 
 - exact: the column's solved score equals the position's best, so a won
   position needs the fastest win and a lost one the slowest loss;
@@ -16,31 +16,13 @@ These positions are for evaluation only: nothing here writes training data.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 import engine
+from engine.solved_sets import DEFAULT_SET, SolvedSetError, read_solved_set
 from mcts import BatchedSearch, MCTSConfig
-
-DATA_ENV = "ZEROPLAY_CONNECT4_DATA"
-DEFAULT_SET = "L1_R2_begin_medium"
-
-
-def connect4_data_dir() -> Path | None:
-    """shared/data/connect4: $ZEROPLAY_CONNECT4_DATA, else ../shared beside the repository
-    (or shared/ inside it); None if none exists."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    root = Path(__file__).resolve().parents[1]
-    for candidate in (root.parent / "shared", root / "shared"):
-        path = candidate / "data" / "connect4"
-        if path.is_dir():
-            return path
-    return None
 
 
 @dataclass
@@ -54,17 +36,17 @@ class SolvedPositions:
     sequences: list[str]
 
 
-def load_solved_positions(set_name: str = DEFAULT_SET, limit: int | None = None,
-                          data_dir: Path | None = None) -> SolvedPositions:
-    """The first ``limit`` positions of a solved set (e.g. "L1_R2_begin_medium")."""
-    data_dir = data_dir or connect4_data_dir()
-    if data_dir is None:
-        raise FileNotFoundError(f"no shared/data/connect4 folder found; set {DATA_ENV}")
-    entries = json.loads((Path(data_dir) / f"{set_name}.json").read_text())[:limit]
+def load_solved_positions(source: str = DEFAULT_SET, limit: int | None = None) -> SolvedPositions:
+    """The first ``limit`` positions of a solved set: a shipped set's name (e.g.
+    "L1_R2_begin_medium") or the path of a JSON file in that layout (SolvedSetError otherwise)."""
+    entries = read_solved_set(source)[:limit]
     spec = engine.get_game("connect4")
     states, optimal, keeps_result = [], [], []
-    for entry in entries:
-        states.append(engine.position_from_moves(spec, entry["sequence"]))
+    for index, entry in enumerate(entries):
+        try:
+            states.append(engine.position_from_moves(spec, entry["sequence"]))
+        except engine.IllegalMoveError as error:
+            raise SolvedSetError(f"solved set '{source}', entry {index}: {error}") from None
         legal = np.array([s is not None for s in entry["analysis"]])
         scores = np.array([s if s is not None else 0 for s in entry["analysis"]])
         best = scores[legal].max()

@@ -46,7 +46,7 @@ from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
 from selfplay.config import CommonConfig, PretrainRunConfig, RunConfig
-from selfplay.evaluation import SolvedPositions, connect4_data_dir, load_solved_positions, optimal_move_shares
+from selfplay.evaluation import SolvedPositions, load_solved_positions, optimal_move_shares
 from selfplay.shards import expert_shard_paths, generation_prefix, read_shard, shard_paths
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
@@ -190,14 +190,12 @@ def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
     return Positions.of_shards(shards)
 
 
-def load_eval_positions(config: CommonConfig, log: Callable[[str], None]) -> SolvedPositions | None:
-    """The solved positions a Connect Four run is scored on, or None (another game, turned off, no data)."""
+def load_eval_positions(config: CommonConfig) -> SolvedPositions | None:
+    """The solved positions a Connect Four run is scored on (``config.eval_set``), or None for
+    another game or with the evaluation turned off; SolvedSetError for a set that cannot be read."""
     if config.game != "connect4" or config.eval_positions == 0:
         return None
-    if connect4_data_dir() is None:
-        log("note: shared/data/connect4 not found; the optimal-move evaluation is off")
-        return None
-    return load_solved_positions(limit=config.eval_positions)
+    return load_solved_positions(config.eval_set, limit=config.eval_positions)
 
 
 def solved_set_metrics(evaluator, positions: SolvedPositions, simulations: int) -> dict:
@@ -228,6 +226,8 @@ class TrainingRun:
         self.experts = (load_expert_positions(Path(config.init), self.spec)
                         if config.train.expert_mix > 0 else None)
         """The --init run's expert positions that --expert-mix mixes into training batches."""
+        self.eval_positions = load_eval_positions(config)
+        """The solved positions each generation is scored on (Connect Four), or None."""
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.paths.config.exists():
@@ -246,7 +246,6 @@ class TrainingRun:
         train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
-        self.eval_positions = load_eval_positions(config, self.log)
 
     # ---- checkpoints -----------------------------------------------------------
 

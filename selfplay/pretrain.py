@@ -34,7 +34,7 @@ Steps, each resumable by running the same command again:
    ``patience`` epochs without a lower validation loss; ``best.pt`` is the
    best epoch.
 4. Evaluation (Connect Four): the best network's share of optimal moves on
-   the solved positions of shared/data/connect4, alone and with search, as
+   the solved positions of engine.solved_sets, alone and with search, as
    after every self-play generation. Those positions never enter the data.
 """
 
@@ -54,7 +54,6 @@ import engine
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from selfplay.buffer import Batch, Positions, augmented_batch, encoded_batch
 from selfplay.config import PretrainRunConfig
-from selfplay.evaluation import connect4_data_dir
 from selfplay.experts import make_source
 from selfplay.experts.generate import GenerationStats, evaluation_keys, generate_expert_games
 from selfplay.loop import RunError, RunPaths, load_eval_positions, load_latest, solved_set_metrics
@@ -136,6 +135,8 @@ class PretrainRun:
         """What the expert source says of itself (an sgf source: games read, skipped by reason,
         komi and ranks; a gtp source: the engine), or None."""
         source.close()
+        self.eval_positions = load_eval_positions(config)
+        """The solved positions the best network is scored on (Connect Four), or None."""
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.paths.config.exists():
@@ -146,10 +147,8 @@ class PretrainRun:
     def generate(self, games: int, workers: int = 1,
                  on_game: Callable[[GenerationStats], None] | None = None) -> GenerationStats:
         """Bring the run's expert games up to ``games``, in ``workers`` processes."""
-        if self.spec.name == "connect4" and connect4_data_dir() is None:
-            self.log("note: shared/data/connect4 not found; no evaluation positions to leave out")
         return generate_expert_games(self.spec, self.config.expert, self.config.seed, self.paths.games, games,
-                                     workers=workers, excluded=evaluation_keys(self.spec), on_game=on_game)
+                                     workers=workers, excluded=evaluation_keys(self.spec, self.config.eval_set), on_game=on_game)
 
     # ---- 2-3. training -------------------------------------------------------------
 
@@ -242,7 +241,7 @@ class PretrainRun:
     def evaluate(self, best_epoch: int) -> dict:
         """Connect Four: the best network's optimal-move shares on the solved positions
         (logged at step ``best_epoch``); {} for other games or when turned off."""
-        positions = load_eval_positions(self.config, self.log)
+        positions = self.eval_positions
         if positions is None:
             return {}
         from torch.utils.tensorboard import SummaryWriter

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+import arena
 import engine
 from arena.cli import main
 from arena.elo import elo_estimate, elo_from_score, expected_score, fit_ratings
@@ -24,7 +25,7 @@ from arena.players import Decisions, Player, PolicyPlayer, make_player, sample_m
 from arena.records import read_games
 from arena.specs import PlayerSpecError, parse_player_spec
 from arena.sprt import H0, H1, SPRT, log_likelihood_ratio, parse_bounds
-from nets import CheckpointGameError, CheckpointNotFoundError, PolicyValueNet, save_checkpoint
+from nets import CheckpointGameError, CheckpointNotFoundError, PolicyValueNet, load_checkpoint, save_checkpoint
 
 C4 = engine.get_game("connect4")
 TTT = engine.get_game("tictactoe")
@@ -424,12 +425,12 @@ def test_play_hint_with_a_network_and_a_missing_default(monkeypatch, capsys, tmp
     code, text, _ = run_play_cli(monkeypatch, capsys, ["hint", "quit"], "--opponent", f"net:{path}", "--sims", "8",
                                  "--out", str(tmp_path / "g.jsonl"))
     assert code == 0 and "hint (8 simulations)" in text and f"net:{path},sims=8" in text
-    monkeypatch.setattr("arena.cli.REPO_ROOT", tmp_path)
+    monkeypatch.setattr("arena.cli.shipped_network", lambda game: None)
     code, text, _ = run_play_cli(monkeypatch, capsys, [], "--sims", "20", "--first", "bot",
                                  "--out", str(tmp_path / "g.jsonl"))
-    assert code == 0 and "pure MCTS (no shipped network" in text and "bot plays" in text
-    (tmp_path / "models").mkdir()
-    tiny_checkpoint(tmp_path / "models" / "connect4.pt")
+    assert code == 0 and "pure MCTS (no network is shipped" in text and "bot plays" in text
+    shipped = tiny_checkpoint(tmp_path / "shipped.pt")
+    monkeypatch.setattr("arena.cli.shipped_network", lambda game: shipped)
     code, text, _ = run_play_cli(monkeypatch, capsys, [], "--sims", "4", "--out", str(tmp_path / "g.jsonl"))
     assert code == 0 and "the shipped network" in text
 
@@ -577,3 +578,14 @@ def test_cli_os_errors_are_one_line(monkeypatch, capsys, tmp_path):
     assert main(["tournament", "--game", "tictactoe", "random", "mcts:sims=5", "--games-per-pair", "2",
                  "--csv", str(csv_path)]) == 2
     assert capsys.readouterr().err == f"arena: error: {csv_path}: Permission denied\n"
+
+
+def test_shipped_networks_are_package_data():
+    """The default bots are found inside the installed package, whatever the working directory."""
+    from arena.shipped import shipped_network
+
+    for game in ("connect4", "go9"):
+        path = shipped_network(game)
+        assert path is not None and path.is_relative_to(Path(arena.__file__).parent)
+        assert load_checkpoint(path, game=game).config.name.startswith("b")
+    assert shipped_network("tictactoe") is None

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 import engine
 from engine.solver import Solver
-from selfplay.evaluation import connect4_data_dir, load_solved_positions, optimal_move_shares
-
-DATA = connect4_data_dir()
-pytestmark = pytest.mark.skipif(DATA is None, reason="shared/data/connect4 not found")
+from engine.solved_sets import read_solved_set
+from selfplay.evaluation import load_solved_positions, optimal_move_shares
 
 
 class FixedColumnEvaluator:
@@ -31,7 +27,7 @@ class FixedColumnEvaluator:
 
 def test_masks_follow_the_analysis():
     positions = load_solved_positions(limit=50)
-    entries = json.loads((DATA / "L1_R2_begin_medium.json").read_text())[:50]
+    entries = read_solved_set("L1_R2_begin_medium")[:50]
     # Entry 0 reads "analysis": [-4, -3, -3, -5, -5, -9, -4]: a lost position where
     # columns 2 and 3 lose slowest; every column keeps the (lost) result.
     assert entries[0]["analysis"] == [-4, -3, -3, -5, -5, -9, -4]

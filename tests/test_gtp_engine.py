@@ -172,6 +172,10 @@ def test_search_factory_refuses_other_sizes_for_a_network(tmp_path):
     assert isinstance(make_search(GO9), TimedSearch)
     with pytest.raises(GTPCommandError, match="unacceptable size"):
         make_search(engine.get_game("go13"))
+    # The default network of `arena gtp` leaves other boards to pure MCTS instead.
+    fallback = search_factory(GO9, str(tmp_path / "go9.pt"), simulations=8, rollouts_elsewhere=True)
+    assert isinstance(fallback(engine.get_game("go13")).search.evaluator, RolloutEvaluator)
+    assert not isinstance(fallback(GO9).search.evaluator, RolloutEvaluator)
 
 
 def run_arena(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
@@ -182,6 +186,7 @@ def run_arena(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
 def test_command_line_session_and_errors(tmp_path):
     done = run_arena("gtp", "--game", "go9", "--sims", "8", stdin="boardsize 9\nplay b E5\ngenmove w\nquit\nname\n")
     assert done.returncode == 0, done.stderr
+    assert "the shipped network" in done.stderr and "go9.pt" in done.stderr  # no --model: the shipped one
     replies = done.stdout.split("\n\n")
     assert replies[:2] == ["= ", "= "] and replies[-2] == "= "  # nothing is answered after quit
     move = replies[2][2:]

@@ -18,12 +18,12 @@ import engine
 from engine.connect4 import PLY
 from engine.exact import solver_for
 from engine.solver import Solver
+from engine.solved_sets import DEFAULT_SET, read_solved_set
 from engine.spec import ONGOING
 from nets import load_checkpoint
 from selfplay import cli
 from selfplay.buffer import Positions
 from selfplay.config import ExpertConfig, RunConfig, pretrain_preset, preset
-from selfplay.evaluation import DEFAULT_SET, connect4_data_dir
 from selfplay.experts import ExpertGame, canonical_key, parse_expert
 from selfplay.experts import generate as generate_module
 from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
@@ -127,9 +127,8 @@ class FixedSource:
         pass
 
 
-@pytest.mark.skipif(connect4_data_dir() is None, reason="shared/data/connect4 not found")
 def test_evaluation_positions_are_dropped_by_any_move_order_and_mirror(tmp_path, monkeypatch):
-    sequence = json.loads((connect4_data_dir() / f"{DEFAULT_SET}.json").read_text())[2]["sequence"]
+    sequence = read_solved_set(DEFAULT_SET)[2]["sequence"]
     transposed = transposed_sequence(sequence)
     mirrored = "".join(str(8 - int(c)) for c in sequence)
     kept = engine.position_from_moves(C4, sequence[:-1])  # one move short: not an evaluation position

@@ -1,8 +1,8 @@
 """The exact Connect Four solver against Pascal Pons' solved test sets, and the
 ``python -m engine`` command line.
 
-The data lives in ``shared/data/connect4`` beside the repository (CI clones
-the repository with ``shared/`` next to it). Scores are checked on every
+The data ships inside the package (``engine/data/connect4``, read with
+``engine.solved_sets``). Scores are checked on every
 position of the two easy sets whose positions have many stones, on every
 5th or 10th position of the three others, and the per-column analysis on a
 smaller sample; the whole file takes about 15-25 s from a cold numba cache.
@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 import engine
+from engine.solved_sets import read_solved_set
 from engine.solver import MAX_SCORE, MIN_SCORE, Solver, describe_score
 
 REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "connect4"
 C4 = engine.get_game("connect4")
 LATE = "2252576253462244111563365343671351441"  # from the data: score -1, analysis [.., -1, -2]
 
@@ -47,17 +47,6 @@ ANALYSIS_SAMPLES = {
 }
 
 
-def load_set(name: str) -> list[dict]:
-    """The entries of one solved set; fails (never skips) when the data is missing."""
-    path = DATA_DIR / f"{name}.json"
-    if not path.exists():
-        pytest.fail(
-            f"solved Connect Four data not found at {path}: the shared/ folder must sit "
-            "beside the repository (../shared relative to the repository root)",
-            pytrace=False,
-        )
-    return json.loads(path.read_text())
-
 
 @pytest.fixture(scope="module")
 def solver() -> Solver:
@@ -74,7 +63,7 @@ def state_of(sequence: str) -> np.ndarray:
 
 @pytest.mark.parametrize("name", SCORE_SAMPLES)
 def test_score_matches_data(solver, name):
-    entries = load_set(name)[:: SCORE_SAMPLES[name]]
+    entries = read_solved_set(name)[:: SCORE_SAMPLES[name]]
     wrong = [
         (entry["sequence"], entry["score"], score)
         for entry in entries
@@ -85,7 +74,7 @@ def test_score_matches_data(solver, name):
 
 @pytest.mark.parametrize("name", ANALYSIS_SAMPLES)
 def test_analysis_matches_data(solver, name):
-    entries = load_set(name)[:: ANALYSIS_SAMPLES[name]]
+    entries = read_solved_set(name)[:: ANALYSIS_SAMPLES[name]]
     for entry in entries:
         state = state_of(entry["sequence"])
         analysis = solver.analyze(state)
@@ -99,7 +88,7 @@ def test_analysis_matches_data(solver, name):
 def test_fresh_and_tiny_tables_agree_with_data():
     """Correctness does not depend on the table: a 256-entry table (constant
     replacement) and a fresh table give the same scores."""
-    entries = load_set("L2_R1_middle_easy")[::50]
+    entries = read_solved_set("L2_R1_middle_easy")[::50]
     for table_bits in (8, 12):
         solver = Solver(table_bits)
         for entry in entries:
@@ -210,7 +199,7 @@ def test_cli_solve_prints_board_score_and_analysis():
 
 
 def test_cli_json_matches_data_layout():
-    entry = next(e for e in load_set("L2_R1_middle_easy") if None in e["analysis"])
+    entry = next(e for e in read_solved_set("L2_R1_middle_easy") if None in e["analysis"])
     result = run_cli("solve", entry["sequence"], "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == entry

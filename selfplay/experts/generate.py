@@ -14,7 +14,7 @@ before the game goes into a shard, so every game in a shard has its file; a
 game played again after a kill is the same game and overwrites its file.
 
 Exclusion: the positions of the solved Connect Four sets
-(``shared/data/connect4``, all five) are for evaluation only. Every labelled
+(``engine.solved_sets``, all five, and a run's own --eval-set) are for evaluation only. Every labelled
 position whose symmetry-reduced key equals one of theirs is dropped, so a
 position reached by another move order, or its mirror image (which the
 training augmentation would turn back into it), is dropped too.
@@ -34,9 +34,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 import engine
+from engine.solved_sets import SET_NAMES
 from engine.spec import GameSpec
 from selfplay.config import ExpertConfig
-from selfplay.evaluation import connect4_data_dir, load_solved_positions
+from selfplay.evaluation import load_solved_positions
 from selfplay.experts import ExpertGame, canonical_key, make_source
 from selfplay.shards import (
     GameRecord,
@@ -71,15 +72,15 @@ class GenerationStats:
     """Opening length -> the time of each game that had it."""
 
 
-def evaluation_keys(spec: GameSpec, data_dir: Path | None = None) -> frozenset[bytes]:
+def evaluation_keys(spec: GameSpec, extra_set: str | None = None) -> frozenset[bytes]:
     """Symmetry-reduced keys (``canonical_key``) of every position of the five solved
-    Connect Four sets; empty for other games, or when the data is not found."""
-    data_dir = data_dir or connect4_data_dir()
-    if spec.name != "connect4" or data_dir is None:
+    Connect Four sets shipped with the package, and of ``extra_set`` (a run's own --eval-set
+    file) when given; empty for other games."""
+    if spec.name != "connect4":
         return frozenset()
     keys = set()
-    for path in sorted(Path(data_dir).glob("*.json")):
-        positions = load_solved_positions(path.stem, data_dir=data_dir)
+    for name in dict.fromkeys([*SET_NAMES, *([extra_set] if extra_set else [])]):
+        positions = load_solved_positions(name)
         keys.update(canonical_key(spec, state)[0] for state in positions.states)
     return frozenset(keys)
 
