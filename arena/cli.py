@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import engine
+from arena.console import command_console, progress_display
 from arena.elo import Ratings, elo_estimate
 from arena.gtp_client import GTPError
 from arena.players import Player, QuitGame, make_player
@@ -227,11 +227,6 @@ def _os_error_text(error: OSError) -> str:
     return f"{' -> '.join(names)}: {reason}"
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console)
-
-
 def _ratings_table(title: str, ratings: Ratings, labels: dict[str, str] | None = None) -> Table:
     table = Table(title=title)
     for name, justify in (("#", "right"), ("player", "left"), ("Elo", "right"), ("95%", "right"),
@@ -272,7 +267,7 @@ def run_match(args, console: Console) -> int:
             text += f"  LLR {sprt.llr:+.2f}"
         return text
 
-    with _progress(console) if not interactive else _NoProgress() as progress:
+    with progress_display(console) if not interactive else _NoProgress() as progress:
         task = progress.add_task(f"{player_a.name} vs {player_b.name}", total=args.games, detail="")
 
         def on_game(record, result) -> None:
@@ -324,7 +319,7 @@ def _play_pairs(console: Console, spec, players: list[Player], pairs, args, anch
     """Play every pair with a progress bar over all their games; returns the TournamentResult."""
     from arena.tournament import run_tournament as play_pairs
 
-    with _progress(console) as progress:
+    with progress_display(console) as progress:
         task = progress.add_task("tournament", total=len(pairs) * args.games, detail="")
 
         def on_game(i, j, record) -> None:
@@ -479,8 +474,7 @@ COMMANDS = {"match": run_match, "tournament": run_tournament, "ladder": run_ladd
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # soft_wrap: long result lines stay whole in logs and pipes (tables size themselves).
-    console = Console(soft_wrap=True)
+    console = command_console()
     try:
         with contextlib.ExitStack() as args.cleanup:  # players register their close() there
             return COMMANDS[args.command](args, console)

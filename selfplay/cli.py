@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import engine
+from arena.console import command_console, progress_display
 from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
 from selfplay.config import ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, RunConfig, \
@@ -208,7 +208,7 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
         return "until stopped (Ctrl-C)"
 
     last = {"loss": "-", "buffer": 0}
-    with progress_bar(console, "gen {task.fields[generation]}") as progress:
+    with progress_display(console, "gen {task.fields[generation]}") as progress:
         task = progress.add_task("self-play", total=config.selfplay.games_per_generation,
                                  generation=run.generation + 1, detail="starting")
 
@@ -253,10 +253,6 @@ def optimal_text(row: dict) -> str:
             f"{row['optimal_moves_search']:.1%} / {row.get('optimal_result_search', float('nan')):.1%}")
 
 
-def progress_bar(console: Console, label: str) -> Progress:
-    """A progress display: ``label`` (may use task fields), bar, count, ``detail`` field, time."""
-    return Progress(SpinnerColumn(), TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=console, transient=False)
 
 
 def run_pretrain(args: argparse.Namespace, console: Console) -> int:
@@ -283,7 +279,7 @@ def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     if run.expert_summary:
         console.print(run.expert_summary, markup=False, highlight=False)
 
-    with progress_bar(console, "expert games") as progress:
+    with progress_display(console, "expert games") as progress:
         task = progress.add_task("expert games", total=args.games, detail="starting")
 
         def on_game(stats) -> None:
@@ -304,7 +300,7 @@ def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     console.print(f"data: {data.games:,} games ({data.validation_games:,} held out): {len(data.train):,} training "
                   f"and {len(data.legal):,} validation positions; {data.dropped:,} evaluation positions left out")
     console.print(tensorboard_hint(args.run_dir))
-    with progress_bar(console, "epoch {task.fields[epoch]}") as progress:
+    with progress_display(console, "epoch {task.fields[epoch]}") as progress:
         task = progress.add_task("training", total=None, epoch=1, detail="")
 
         def on_step(done: int, total: int) -> None:
@@ -401,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     from selfplay.shards import ShardError
 
     args = build_parser().parse_args(argv)
-    console = Console()
+    console = command_console()
     try:
         if args.command == "train":
             return run_train(args, console)
