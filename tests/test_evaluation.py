@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import engine
 from engine.solver import Solver
-from engine.solved_sets import read_solved_set
+from engine.solved_sets import SolvedSetError, read_solved_set, solved_set_source
 from selfplay.evaluation import load_solved_positions, optimal_move_shares
 
 
@@ -60,3 +64,44 @@ def _legal(states):
     masks = np.zeros((len(states), spec.num_actions), np.bool_)
     spec.legal_mask_batch(states, masks)
     return masks
+
+
+def test_a_file_in_the_layout_stands_in_for_a_shipped_set(tmp_path):
+    entries = read_solved_set("L3_R1_end_easy")[:5]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(entries))
+    assert solved_set_source(str(path)) == str(path.resolve())
+    mine = load_solved_positions(str(path))
+    shipped = load_solved_positions("L3_R1_end_easy", limit=5)
+    assert np.array_equal(mine.states, shipped.states) and np.array_equal(mine.optimal, shipped.optimal)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "cannot be read"),
+    ("[]", "non-empty list"),
+    ('[{"sequence": "44", "score": 1}]', "'analysis' must list 7"),
+    ('[{"sequence": "48", "score": 1, "analysis": [1, 1, 1, 1, 1, 1, 1]}]', "columns 1-7"),
+    ('[{"sequence": "1111111", "score": 1, "analysis": [1, 1, 1, 1, 1, 1, 1]}]', "entry 0"),  # a full column
+])
+def test_a_broken_set_file_is_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    with pytest.raises(SolvedSetError, match=message):
+        load_solved_positions(str(path))
+
+
+def test_unknown_sets_are_refused_by_name():
+    with pytest.raises(SolvedSetError, match="neither one of the shipped sets"):
+        solved_set_source("L9_hard")
+    assert solved_set_source("L1_R1_begin_easy") == "L1_R1_begin_easy"
+
+
+def test_train_refuses_a_broken_eval_set_before_writing_anything(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("[]")
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "selfplay", "train", "--game", "connect4", "--run-dir",
+                           str(run_dir), "--eval-set", str(broken), "--generations", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
+    assert "non-empty list" in done.stderr and not run_dir.exists()
