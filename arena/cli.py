@@ -31,7 +31,6 @@ from arena.gtp_client import GTPError
 from arena.players import Player, QuitGame, make_player
 from arena.shipped import shipped_network
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
-from engine import go
 
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (Connect Four) | "
                "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "
@@ -249,7 +248,7 @@ def run_match(args, console: Console) -> int:
     spec = engine.get_game(args.game)
     _check_counts(args)
     _check_writable(args.out, "--out")
-    if args.sgf is not None and go.size_from_name(spec.name) is None:
+    if args.sgf is not None and spec.gtp_size is None:
         raise ArenaError(f"--sgf saves Go games; {spec.name} is not Go")
     _check_writable(args.sgf, "--sgf", folder=True)
     sprt = None
@@ -423,10 +422,9 @@ def run_gtp(args, console: Console) -> int:
     from importlib.metadata import version
 
     from arena.gtp_engine import GTPEngine, search_factory
-    from engine import go
 
     spec = engine.get_game(args.game)
-    if go.size_from_name(spec.name) is None:
+    if spec.gtp_size is None:
         raise ArenaError(f"GTP plays Go (go9, go13, go19, goN), not {spec.name}")
     if args.sims < 1:
         raise ArenaError("--sims must be at least 1")

@@ -29,6 +29,7 @@ from arena.board import board_text
 from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPEngineNotFound, GTPFailure
 from arena.records import RESIGNED
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
+from engine.exact import solver_for
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
@@ -137,15 +138,15 @@ class RandomPlayer(Player):
 
 
 class SolverPlayer(Player):
-    """Perfect Connect Four play: a random move among those with the best exact score."""
+    """Perfect play in a game with an exact solver (``GameSpec.make_solver``): a random move
+    among those with the best exact score."""
 
     def __init__(self, spec: GameSpec, name: str, seed: int = 0):
-        if spec.name != "connect4":
-            raise PlayerSpecError(f"the solver player plays connect4 only, not {spec.name}")
+        try:
+            self.solver = solver_for(spec)  # made only now: Connect Four's allocates a 64 MiB table
+        except ValueError as error:
+            raise PlayerSpecError(f"the solver player: {error}") from None
         super().__init__(spec, name)
-        from engine.solver import Solver  # imported here: it allocates a 64 MiB table
-
-        self.solver = Solver()
         self.rng = np.random.default_rng(seed)
 
     def _scores(self, state: np.ndarray) -> np.ndarray:
@@ -319,7 +320,7 @@ class GTPPlayer(Player):
     def __init__(self, spec: GameSpec, name: str, command: str):
         from engine import go
 
-        if go.size_from_name(spec.name) is None:
+        if spec.gtp_size is None:
             raise PlayerSpecError(f"GTP players need a Go game (go9, go13, go19), not {spec.name}: {name}")
         super().__init__(spec, name)
         self.go = go

@@ -143,7 +143,7 @@ class SGFFolder:
     PATTERN = re.compile(r"game-(\d+)\.sgf")
 
     def __init__(self, folder: str | Path, spec: GameSpec):
-        if go.size_from_name(spec.name) is None:
+        if spec.gtp_size is None:
             raise ValueError(f"only Go games are saved as SGF, not {spec.name}")
         self.folder = Path(folder)
         self.spec = spec

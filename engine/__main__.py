@@ -107,18 +107,22 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def run_info() -> int:
-    headers = ["game", "board", "actions", "planes", "symmetries", "simulations", "net"]
+    headers = ["game", "board", "actions", "planes", "symmetries", "solver", "GTP/SGF", "eval set",
+               "CPU preset"]
     rows = []
     for name in engine.list_games():
         spec = engine.get_game(name)
+        preset = spec.cpu_preset
         rows.append([
             spec.name,
             "x".join(map(str, spec.board_shape)),
             str(spec.num_actions),
             "x".join(map(str, spec.planes_shape)),
             str(spec.num_symmetries),
-            str(spec.default_simulations),
-            f"b{spec.net_blocks}c{spec.net_channels}",
+            "yes" if spec.make_solver else "-",
+            "yes" if spec.gtp_size else "-",
+            spec.eval_set or "-",
+            f"{preset.net}, {preset.mcts['num_simulations']} sims" if preset else "-",
         ])
     print(format_table(headers, rows))
     return 0

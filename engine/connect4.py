@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 from engine.outcome import status_after_move
-from engine.spec import ONGOING, IllegalMoveError, spec_from_module
+from engine.spec import ONGOING, IllegalMoveError, TrainingPreset, spec_from_module
 from engine.symmetry import inverse_indices, mirror_cell_perms
 
 WIDTH = 7
@@ -189,6 +189,14 @@ def why_illegal(state: np.ndarray, action: int) -> str:
 _CELL_PERMS = mirror_cell_perms(HEIGHT, WIDTH)
 _ACTION_PERMS = np.stack([np.arange(WIDTH), np.arange(WIDTH)[::-1]]).astype(np.int64)
 
+def _make_solver():
+    """The exact solver (``engine.solver``, which reads this module's bitboard layout: imported
+    here, not at the top, and only when asked for, as it allocates a 64 MiB table)."""
+    from engine.solver import Solver
+
+    return Solver()
+
+
 SPEC = spec_from_module(
     sys.modules[__name__],
     name="connect4",
@@ -201,7 +209,23 @@ SPEC = spec_from_module(
     action_perms=_ACTION_PERMS,
     inverse=inverse_indices(_CELL_PERMS),
     dirichlet_alpha=1.0,
-    default_simulations=400,
-    net_blocks=6,
-    net_channels=64,
+    make_solver=_make_solver,
+    eval_set="L1_R2_begin_medium",
+    # 2 CPU cores: the network is ~97% of self-play time, so a small one
+    # (b4c32: ~18k positions/s on one core, b6c64: ~4k) gives far more games per hour.
+    cpu_preset=TrainingPreset(
+        net="b4c32", eval_positions=200,
+        mcts={"num_simulations": 100},
+        # 12 sampled opening moves, not 8: with 8 the second 65-minute run's
+        # self-play collapsed into 70% draws of 38 moves by generation 55.
+        selfplay={"games_in_parallel": 64, "games_per_generation": 128, "temperature_moves": 12},
+        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 200,
+               "window_min": 20_000, "window_max": 300_000},
+    ),
+    gpu_preset=TrainingPreset(
+        net="b10c128", eval_positions=200,
+        mcts={"num_simulations": 400},
+        selfplay={"games_in_parallel": 512, "games_per_generation": 2048},
+        train={"batch_size": 1024, "steps_per_generation": 400, "window_min": 100_000, "window_max": 1_000_000},
+    ),
 )

@@ -43,6 +43,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from engine.exact import best_actions, solver_for
 from engine.positions import position_from_moves
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 
@@ -263,12 +264,8 @@ class GameEnv(gymnasium.Env):
         if opponent == "random":
             return lambda state, legal: self._uniform(np.flatnonzero(legal))
         if opponent == "solver":
-            if self.game.name != "connect4":
-                raise ValueError(f"the solver opponent plays Connect Four only, not {self.game.name}")
-            from engine.solver import Solver  # numba-compiles the solver: only when asked for
-
-            solver = Solver()
-            return lambda state, legal: self._uniform(np.asarray(solver.best_actions(state)))
+            solver = solver_for(self.game)  # ValueError names the games that have one
+            return lambda state, legal: self._uniform(best_actions(solver.analyze(state)))
         raise ValueError(f"opponent must be 'random', 'solver' or a callable policy(state, legal_mask), got {opponent!r}")
 
 

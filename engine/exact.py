@@ -1,4 +1,5 @@
-"""Exact solvers by game: ``solver_for(spec)``, and a memoized negamax for tic-tac-toe.
+"""Exact solvers: ``solver_for(spec)`` (the game's ``GameSpec.make_solver``), and a memoized
+negamax for tic-tac-toe.
 
 Every solver answers ``analyze(state) -> list[int | None]``: one entry per
 action, the exact score of the position after playing it, seen by the player
@@ -56,15 +57,29 @@ class TicTacToeSolver:
 
 
 def solver_for(spec: GameSpec):
-    """A new exact solver of ``spec``'s game (an object with ``analyze(state)``); ValueError
-    names the games that have one. Connect Four's allocates a 64 MiB transposition table."""
-    if spec.name == "connect4":
-        from engine.solver import Solver
+    """A new exact solver of ``spec``'s game (``spec.make_solver``: an object with
+    ``analyze(state)``); ValueError names the games that have one. Connect Four's allocates a
+    64 MiB transposition table."""
+    if spec.make_solver is None:
+        raise ValueError(f"no exact solver for {spec.name}; there is one for {', '.join(games_with_solvers())}")
+    return spec.make_solver()
 
-        return Solver()
-    if spec.name == "tictactoe":
-        return TicTacToeSolver(spec)
-    raise ValueError(f"no exact solver for {spec.name}; there is one for connect4 and tictactoe")
+
+def games_with_solvers() -> list[str]:
+    """Registered games that have an exact solver."""
+    import engine  # the registry imports this module's games: asked at call time
+
+    return [name for name in engine.list_games() if engine.get_game(name).make_solver is not None]
+
+
+def best_actions(scores: list[int | None]) -> np.ndarray:
+    """int64 [k]: the actions (ascending) of the best score of an ``analyze`` answer; empty once
+    the game is over."""
+    playable = [score for score in scores if score is not None]
+    if not playable:
+        return np.zeros(0, np.int64)
+    best = max(playable)
+    return np.array([action for action, score in enumerate(scores) if score == best], np.int64)
 
 
 def best_score(scores: list[int | None]) -> int:

@@ -106,7 +106,7 @@ from numba.core import types as nbtypes
 from numba.extending import intrinsic
 
 from engine.numba_cache import stable_identity
-from engine.spec import ONGOING, IllegalMoveError, UnknownGameError, spec_from_module
+from engine.spec import ONGOING, IllegalMoveError, TrainingPreset, UnknownGameError, spec_from_module
 from engine.symmetry import dihedral_cell_perms, inverse_indices
 
 MIN_SIZE, MAX_SIZE = 5, 19
@@ -1059,6 +1059,33 @@ def size_from_name(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _training_presets(size: int) -> dict[str, TrainingPreset]:
+    """The cpu_preset and gpu_preset of a board size: only 9x9 has been trained and measured."""
+    if size != 9:
+        return {}
+    # 2 CPU cores: 9x9 positions cost the network about twice Connect Four's, and games
+    # last about 3x longer, so fewer simulations and games per generation than Connect Four.
+    # Never resign (-2): with -0.9, a 35-minute run collapsed by generation 20 into one-move
+    # games (white resigned after black's first stone; the 10% of games that never resign
+    # saw a weak white lose too, so the false-resignation rate stayed at 0).
+    cpu = TrainingPreset(
+        net="b4c32",
+        mcts={"num_simulations": 64},
+        selfplay={"games_in_parallel": 64, "games_per_generation": 64, "temperature_moves": 20,
+                  "resign_threshold": -2.0},
+        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 200,
+               "window_min": 20_000, "window_max": 300_000},
+    )
+    gpu = TrainingPreset(
+        net="b10c128",
+        mcts={"num_simulations": 400},
+        selfplay={"games_in_parallel": 512, "games_per_generation": 1024, "temperature_moves": 20,
+                  "resign_threshold": -2.0},
+        train={"batch_size": 1024, "steps_per_generation": 400, "window_min": 200_000, "window_max": 2_000_000},
+    )
+    return {"cpu_preset": cpu, "gpu_preset": gpu}
+
+
 @functools.cache
 def spec_for_size(size: int):
     """The GameSpec of Go on a ``size`` x ``size`` board (built once per size)."""
@@ -1073,7 +1100,6 @@ def spec_for_size(size: int):
         legal_mask=legal_mask, search_mask=search_mask, play_into=play_into, status=status, encode=encode, transform_into=transform_into,
         render=render, parse_move=functools.partial(parse_vertex, size=size),
         format_move=functools.partial(format_vertex, size=size), split_moves=split_moves, why_illegal=why_illegal)
-    small = size <= 9
     return spec_from_module(
         game,
         name=f"go{size}",
@@ -1086,9 +1112,8 @@ def spec_for_size(size: int):
         action_perms=action_perms,
         inverse=inverse_indices(cell_perms),
         dirichlet_alpha=round(10.0 / num_points, 3),  # AlphaZero's 0.03 on 19x19
-        default_simulations=200 if small else 400 if size <= 13 else 800,
-        net_blocks=6 if small else 10,
-        net_channels=64 if small else 128,
+        gtp_size=size,
+        **_training_presets(size),
     )
 
 

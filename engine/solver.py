@@ -59,6 +59,7 @@ import numpy as np
 from engine.connect4 import (
     BOARD, BOTTOM_ROW, CURRENT, HEIGHT, MASK, PLY, STATE_SIZE, WIDTH, column_bits, has_four,
 )
+from engine.exact import best_actions
 
 NUM_CELLS = WIDTH * HEIGHT  # 42
 MIN_SCORE = -(NUM_CELLS // 2) + 3  # -18: lost to the opponent's 4th stone
@@ -474,12 +475,7 @@ class Solver:
 
         Empty once the game is over.
         """
-        scores = self.analyze(state)
-        playable = [score for score in scores if score is not None]
-        if not playable:
-            return np.zeros(0, dtype=np.int64)
-        best = max(playable)
-        return np.array([col for col, score in enumerate(scores) if score == best], dtype=np.int64)
+        return best_actions(self.analyze(state))
 
 
 def describe_score(score: int, mover: str = "the side to move", opponent: str = "the opponent") -> str:

@@ -16,9 +16,9 @@ Conventions shared by every game module:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType, ModuleType
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -34,6 +34,34 @@ class IllegalMoveError(ValueError):
 
 class UnknownGameError(ValueError):
     """A game name that is not registered; the message lists the known games."""
+
+
+@dataclass(frozen=True)
+class TrainingPreset:
+    """Self-play settings that train a game well on one kind of machine.
+
+    ``selfplay.config.preset`` turns a preset into a run config: each mapping
+    overrides the fields of the config section of its name (``mcts``,
+    ``selfplay``, ``train``; ``expert``, ``pretrain`` for the supervised
+    bootstrap), and a name that is not a field there is an error. The engine
+    holds them as plain data so that a game is described in one module.
+    """
+
+    net: str
+    """Network shape, e.g. ``"b4c32"``."""
+    eval_positions: int = 0
+    """Solved positions scored per generation (games with an ``eval_set``; 0: none)."""
+    mcts: Mapping[str, Any] = field(default_factory=dict)
+    selfplay: Mapping[str, Any] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    expert: Mapping[str, Any] = field(default_factory=dict)
+    pretrain: Mapping[str, Any] = field(default_factory=dict)
+
+    SECTIONS = ("mcts", "selfplay", "train", "expert", "pretrain")
+
+    def __post_init__(self):
+        for name in self.SECTIONS:  # read-only views: a preset is shared by every run of the game
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 
 @dataclass(frozen=True)
@@ -108,15 +136,23 @@ class GameSpec:
     why_illegal: Callable[[np.ndarray, int], str]
     """(state, action) -> human reason the action is illegal there."""
 
-    # Defaults for search and networks.
     dirichlet_alpha: float
     """Root Dirichlet noise concentration (AlphaZero: about 10 / typical number of legal moves)."""
-    default_simulations: int
-    """Simulations per move that play this game well on a CPU."""
-    net_blocks: int
-    """Residual blocks of the default network."""
-    net_channels: int
-    """Channels of the default network."""
+
+    # What the rest of zeroplay offers for this game; None where the game has no such thing.
+    # The arena, self-play and the experts ask these fields, never the game's name.
+    make_solver: Callable[[], Any] | None = None
+    """() -> a new exact solver: ``analyze(state [S]) -> [A] score or None`` (``engine.exact``);
+    the solver player, the solver expert and the Gymnasium solver opponent need one."""
+    gtp_size: int | None = None
+    """N of the N x N board this game is in GTP and SGF (Go): the GTP engine, GTP players and
+    experts, SGF records and experts need one."""
+    eval_set: str | None = None
+    """The solved set (``engine.solved_sets``) that training scores this game's agents on."""
+    cpu_preset: TrainingPreset | None = None
+    """Training settings for a 2-core CPU; None: no preset (``selfplay train`` refuses the game)."""
+    gpu_preset: TrainingPreset | None = None
+    """Training settings for one GPU; None: the CPU preset serves there too."""
 
     @property
     def num_symmetries(self) -> int:

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from engine.outcome import status_after_move
-from engine.spec import ONGOING, IllegalMoveError, spec_from_module
+from engine.spec import ONGOING, IllegalMoveError, TrainingPreset, spec_from_module
 from engine.symmetry import dihedral_cell_perms, inverse_indices
 
 SIZE = 3
@@ -151,6 +151,26 @@ def why_illegal(state: np.ndarray, action: int) -> str:
 
 _CELL_PERMS = dihedral_cell_perms(SIZE)
 
+def _make_solver():
+    """The exact solver (``engine.exact``, which reads this module's layout: imported when asked for)."""
+    from engine.exact import TicTacToeSolver
+
+    return TicTacToeSolver(SPEC)
+
+
+_PRESET = TrainingPreset(
+    net="b2c32",
+    mcts={"num_simulations": 50},
+    selfplay={"games_in_parallel": 64, "games_per_generation": 128, "temperature_moves": 4,
+              "resign_threshold": -2.0},
+    train={"batch_size": 128, "steps_per_generation": 60, "learning_rate": 0.02, "lr_decay_generations": 20,
+           "window_min": 2_000, "window_max": 20_000},
+    # From the empty board on: the solver is instant here, and the empty board is a position to learn.
+    expert={"opening_min": 0, "opening_max": 4},
+    pretrain={"batch_size": 128, "learning_rate": 0.1, "max_epochs": 30},
+)
+"""One preset for every machine: tic-tac-toe learns in a minute on a CPU."""
+
 SPEC = spec_from_module(
     sys.modules[__name__],
     name="tictactoe",
@@ -163,7 +183,6 @@ SPEC = spec_from_module(
     action_perms=_CELL_PERMS.copy(),
     inverse=inverse_indices(_CELL_PERMS),
     dirichlet_alpha=1.0,
-    default_simulations=100,
-    net_blocks=2,
-    net_channels=32,
+    make_solver=_make_solver,
+    cpu_preset=_PRESET,
 )

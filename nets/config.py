@@ -65,12 +65,6 @@ class NetConfig:
             )
         return cls(blocks=int(match.group(1)), channels=int(match.group(2)), **heads)
 
-    @classmethod
-    def for_game(cls, spec: Any) -> NetConfig:
-        """The default network of a game: ``spec.net_blocks`` x ``spec.net_channels``
-        (``spec`` is an ``engine.GameSpec``; any object with those fields works)."""
-        return cls(blocks=int(spec.net_blocks), channels=int(spec.net_channels))
-
     def to_dict(self) -> dict[str, int]:
         """Plain ``{field: int}`` dict, safe for ``torch.load(weights_only=True)`` and JSON."""
         return dataclasses.asdict(self)

@@ -107,11 +107,9 @@ class PolicyValueNet(nn.Module):
         )
 
     @classmethod
-    def from_spec(cls, spec: Any, config: NetConfig | str | None = None) -> PolicyValueNet:
-        """The network for a game (``engine.GameSpec``): its planes and actions,
-        and ``config`` or else the game's default ``NetConfig.for_game(spec)``."""
-        if config is None:
-            config = NetConfig.for_game(spec)
+    def from_spec(cls, spec: Any, config: NetConfig | str) -> PolicyValueNet:
+        """The network of shape ``config`` (e.g. "b4c32") for a game (``engine.GameSpec``: its
+        planes and actions)."""
         return cls(spec.planes_shape, spec.num_actions, config)
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,7 +129,7 @@ class PolicyValueNet(nn.Module):
         return f"{self.config}, planes={self.planes_shape}, actions={self.num_actions}"
 
 
-def from_spec(spec: Any, config: NetConfig | str | None = None) -> PolicyValueNet:
+def from_spec(spec: Any, config: NetConfig | str) -> PolicyValueNet:
     """Shorthand for ``PolicyValueNet.from_spec(spec, config)``."""
     return PolicyValueNet.from_spec(spec, config)
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from engine.spec import TrainingPreset
 from mcts import MCTSConfig
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -261,74 +262,41 @@ class PretrainRunConfig(CommonConfig):
     KIND: ClassVar[str] = "pretrain run"
 
 
+def _training_preset(game: str, gpu: bool) -> TrainingPreset:
+    """The game's preset (``GameSpec.cpu_preset`` / ``gpu_preset``) for the machine."""
+    import engine
+
+    spec = engine.get_game(game)
+    chosen = (spec.gpu_preset if gpu else None) or spec.cpu_preset
+    if chosen is None:
+        with_presets = [name for name in engine.list_games() if engine.get_game(name).cpu_preset is not None]
+        raise ValueError(f"no training preset for '{game}' (games with presets: {', '.join(with_presets)})")
+    return chosen
+
+
+def _section(cls: type, overrides, game: str):
+    """``cls()`` with a preset's ``overrides``; ValueError names a field ``cls`` does not have."""
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+    _require(not unknown, f"the {game} preset sets unknown {cls.__name__} fields: {', '.join(sorted(unknown))}")
+    return cls(**overrides)
+
+
 def preset(game: str, gpu: bool) -> RunConfig:
-    """Settings sized for the machine: a 2-core CPU, or one GPU."""
-    if game == "tictactoe":
-        return RunConfig(
-            game=game, net="b2c32",
-            mcts=MCTSConfig(num_simulations=50),
-            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=128, temperature_moves=4,
-                                    resign_threshold=-2.0),
-            train=TrainConfig(batch_size=128, steps_per_generation=60, learning_rate=0.02,
-                              lr_decay_generations=20, window_min=2_000, window_max=20_000),
-            eval_positions=0,
-        )
-    if game == "connect4":
-        if gpu:
-            return RunConfig(
-                game=game, net="b10c128",
-                mcts=MCTSConfig(num_simulations=400),
-                selfplay=SelfPlayConfig(games_in_parallel=512, games_per_generation=2048),
-                train=TrainConfig(batch_size=1024, steps_per_generation=400, window_min=100_000,
-                                  window_max=1_000_000),
-            )
-        # 2 CPU cores: the network is ~97% of self-play time, so a small one
-        # (b4c32: ~18k positions/s on one core, b6c64: ~4k) gives far more games per hour.
-        return RunConfig(
-            game=game, net="b4c32",
-            mcts=MCTSConfig(num_simulations=100),
-            # 12 sampled opening moves, not 8: with 8 the second 65-minute run's
-            # self-play collapsed into 70% draws of 38 moves by generation 55.
-            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=128, temperature_moves=12),
-            train=TrainConfig(batch_size=256, steps_per_generation=100, lr_decay_generations=200,
-                              window_min=20_000, window_max=300_000),
-            eval_positions=200,
-        )
-    if game == "go9":
-        if gpu:
-            return RunConfig(
-                game=game, net="b10c128",
-                mcts=MCTSConfig(num_simulations=400),
-                selfplay=SelfPlayConfig(games_in_parallel=512, games_per_generation=1024, temperature_moves=20,
-                                        resign_threshold=-2.0),
-                train=TrainConfig(batch_size=1024, steps_per_generation=400, window_min=200_000,
-                                  window_max=2_000_000),
-                eval_positions=0,
-            )
-        # 2 CPU cores: 9x9 positions cost the network about twice Connect Four's, and games
-        # last about 3x longer, so fewer simulations and games per generation than Connect Four.
-        return RunConfig(
-            game=game, net="b4c32",
-            mcts=MCTSConfig(num_simulations=64),
-            # Never resign: with -0.9, a 35-minute run collapsed by generation 20 into one-move
-            # games (white resigned after black's first stone; the 10% of games that never resign
-            # saw a weak white lose too, so the false-resignation rate stayed at 0).
-            selfplay=SelfPlayConfig(games_in_parallel=64, games_per_generation=64, temperature_moves=20,
-                                    resign_threshold=-2.0),
-            train=TrainConfig(batch_size=256, steps_per_generation=100, lr_decay_generations=200,
-                              window_min=20_000, window_max=300_000),
-            eval_positions=0,
-        )
-    raise ValueError(f"no training preset for '{game}' (games with presets: tictactoe, connect4, go9)")
+    """Settings sized for the machine (a 2-core CPU, or one GPU): the game's TrainingPreset."""
+    chosen = _training_preset(game, gpu)
+    return RunConfig(game=game, net=chosen.net, eval_positions=chosen.eval_positions,
+                     mcts=_section(MCTSConfig, chosen.mcts, game),
+                     selfplay=_section(SelfPlayConfig, chosen.selfplay, game),
+                     train=_section(TrainConfig, chosen.train, game))
 
 
 def pretrain_preset(game: str, gpu: bool) -> PretrainRunConfig:
     """Pretraining settings whose network is the one ``preset`` gives self-play, so that
     ``selfplay train --init`` continues from it with the same shape."""
+    chosen = _training_preset(game, gpu)
     run = preset(game, gpu)
-    common = {name: getattr(run, name) for name in ("game", "net", "eval_positions", "eval_simulations")}
-    if game == "tictactoe":
-        # From the empty board on: the solver is instant here, and the empty board is a position to learn.
-        return PretrainRunConfig(**common, expert=ExpertConfig(opening_min=0, opening_max=4),
-                                 pretrain=PretrainConfig(batch_size=128, learning_rate=0.1, max_epochs=30))
-    return PretrainRunConfig(**common, pretrain=PretrainConfig(batch_size=run.train.batch_size))
+    # Pretraining steps are as large as self-play's training steps unless the preset says otherwise.
+    pretrain = {"batch_size": run.train.batch_size, **chosen.pretrain}
+    return PretrainRunConfig(game=game, net=run.net, eval_positions=run.eval_positions,
+                             expert=_section(ExpertConfig, chosen.expert, game),
+                             pretrain=_section(PretrainConfig, pretrain, game))

@@ -207,8 +207,11 @@ def test_malformed_player_specs(text, message):
 def test_players_that_cannot_be_built(tmp_path):
     with pytest.raises(PlayerSpecError, match="GTP players need a Go game"):
         make_player('gtp:"gnugo --mode gtp"', C4)
-    with pytest.raises(PlayerSpecError, match="connect4 only"):
-        make_player("solver", TTT)
+    with pytest.raises(PlayerSpecError, match="no exact solver for go9; there is one for connect4, tictactoe"):
+        make_player("solver", engine.get_game("go9"))
+    # Tic-tac-toe has a solver too: it never loses, and wins against a random player.
+    result = play_match(TTT, make_player("solver", TTT), make_player("random", TTT), 40, opening_plies=0)
+    assert result.losses == 0 and result.wins > 0
     with pytest.raises(CheckpointNotFoundError):
         make_player(f"net:{tmp_path / 'missing.pt'}", C4)
     with pytest.raises(CheckpointGameError, match="for tictactoe, not connect4"):

@@ -218,9 +218,20 @@ def test_render_modes(game, capsys):
     assert spec.render(spec.initial_state()) in capsys.readouterr().out
 
 
-def test_solver_opponent_only_for_connect4():
-    with pytest.raises(ValueError, match="Connect Four"):
-        make("tictactoe", opponent="solver")
+def test_solver_opponent_in_every_game_with_a_solver():
+    with pytest.raises(ValueError, match="no exact solver for go9; there is one for connect4, tictactoe"):
+        make("go9", opponent="solver")
+    # Tic-tac-toe's solver opponent never loses: a random agent at best draws.
+    env = make("tictactoe", opponent="solver", first_player="agent")
+    rewards = []
+    for seed in range(30):
+        obs, info = env.reset(seed=seed)
+        done = False
+        while not done:
+            action = env.action_space.sample(mask=info["action_mask"])
+            obs, reward, done, truncated, info = env.step(action)
+        rewards.append(reward)
+    assert max(rewards) <= 0 and min(rewards) == -1
 
 
 @pytest.mark.skipif(importlib.util.find_spec("engine.solver") is None, reason="engine.solver not written yet")

@@ -90,14 +90,6 @@ def test_config_validation_and_dict():
         NetConfig.from_dict({"blocks": 1, "widht": 3})
 
 
-@pytest.mark.parametrize("game", GAMES)
-def test_config_for_game(game):
-    spec = engine.get_game(game)
-    config = NetConfig.for_game(spec)
-    assert (config.blocks, config.channels) == (spec.net_blocks, spec.net_channels)
-    assert PolicyValueNet.from_spec(spec).config == config
-
-
 # -- PolicyValueNet and NetworkEvaluator shapes ---------------------------------
 
 

@@ -318,4 +318,4 @@ def test_tictactoe_solver_scores():
     won = engine.position_from_moves(TTT, "a1 b1 a2 b2 a3")
     assert solver.solve(won) == -5 and solver.analyze(won) == [None] * 9
     with pytest.raises(ValueError, match="no exact solver for go9"):
-        solver_for(dataclasses.replace(TTT, name="go9"))
+        solver_for(engine.get_game("go9"))

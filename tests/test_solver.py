@@ -246,8 +246,9 @@ def test_cli_info_lists_every_game():
     for name in engine.list_games():
         spec = engine.get_game(name)
         row = next(line for line in result.stdout.splitlines() if line.startswith(name + " "))
-        assert f"b{spec.net_blocks}c{spec.net_channels}" in row
-        assert str(spec.default_simulations) in row.split()
+        preset = spec.cpu_preset
+        assert (f"{preset.net}, {preset.mcts['num_simulations']} sims" if preset else " -") in row
+        assert ("yes" if spec.make_solver else "-") == row.split()[5]
 
 
 def test_cli_help_explains_commands():

@@ -75,8 +75,8 @@ class GenerationStats:
 def evaluation_keys(spec: GameSpec, extra_set: str | None = None) -> frozenset[bytes]:
     """Symmetry-reduced keys (``canonical_key``) of every position of the five solved
     Connect Four sets shipped with the package, and of ``extra_set`` (a run's own --eval-set
-    file) when given; empty for other games."""
-    if spec.name != "connect4":
+    file) when given; empty for games that are not scored on solved sets (no ``spec.eval_set``)."""
+    if spec.eval_set is None:
         return frozenset()
     keys = set()
     for name in dict.fromkeys([*SET_NAMES, *([extra_set] if extra_set else [])]):

@@ -66,7 +66,7 @@ class GTPSource:
     label = "gtp"
 
     def __init__(self, spec: GameSpec, argument: str, config: ExpertConfig, seed: int):
-        size = go.size_from_name(spec.name)
+        size = spec.gtp_size
         if size is None:
             raise ValueError(f"the gtp expert plays Go; {spec.name} is not Go (use go9, go13, go19...)")
         self.spec = spec

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import go
 from engine.sgf import SGFError, SGFGame, SGFSummary, iter_sgf_games, moves_from_actions, point_to_action, \
     rank_order, replay
 from engine.spec import GameSpec
@@ -81,7 +80,7 @@ class SGFSource:
     label = "sgf"
 
     def __init__(self, spec: GameSpec, path: str, config: ExpertConfig):
-        size = go.size_from_name(spec.name)
+        size = spec.gtp_size
         if size is None:
             raise ValueError(f"the sgf expert reads Go games; {spec.name} is not Go (use go9, go13, go19...)")
         self.spec = spec
