@@ -24,7 +24,7 @@ from arena.console import command_console, progress_display
 from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
 from selfplay.config import ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, RunConfig, \
-    SelfPlayConfig, TrainConfig, pretrain_preset, preset
+    SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset
 from selfplay.flags import add_dataclass_flags, overrides_for
 
 RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations")
@@ -258,7 +258,6 @@ def optimal_text(row: dict) -> str:
 def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     import torch
 
-    from selfplay.experts import parse_expert
     from selfplay.loop import read_metrics, resolve_run_config
     from selfplay.pretrain import PretrainRun, load_expert_data
 

@@ -184,6 +184,25 @@ class RunConfig(CommonConfig):
 
 POLICY_TARGETS = ("optimal", "softmax")
 
+EXPERT_KINDS = {"solver": None, "sgf": "PATH", "gtp": "COMMAND"}
+"""Expert source kinds, each the module of the same name in ``selfplay.experts``, and the
+argument each needs after a colon (None: none)."""
+
+
+def parse_expert(text: str) -> tuple[str, str | None]:
+    """``"solver"`` -> ("solver", None); ``"sgf:games/"`` -> ("sgf", "games/"); ValueError if malformed."""
+    kind, colon, argument = text.partition(":")
+    kind = kind.strip()
+    if kind not in EXPERT_KINDS:
+        usage = ", ".join(kind if needs is None else f"{kind}:{needs}" for kind, needs in EXPERT_KINDS.items())
+        raise ValueError(f"unknown expert '{text}'; use {usage}")
+    needs = EXPERT_KINDS[kind]
+    if needs is not None and not argument.strip():
+        raise ValueError(f"the {kind} expert needs an argument: {kind}:{needs}")
+    if needs is None and colon:
+        raise ValueError(f"the {kind} expert takes no argument, got '{text}'")
+    return kind, (argument.strip() or None)
+
 
 @dataclass(frozen=True)
 class ExpertConfig:
@@ -210,8 +229,6 @@ class ExpertConfig:
     games without readable ranks are then skipped too."""
 
     def __post_init__(self):
-        from selfplay.experts import parse_expert
-
         kind, _ = parse_expert(self.expert)  # ValueError names the known sources
         if self.min_rank is not None:
             from engine.sgf import check_rank

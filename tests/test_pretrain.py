@@ -23,8 +23,8 @@ from engine.spec import ONGOING
 from nets import load_checkpoint
 from selfplay import cli
 from selfplay.buffer import Positions
-from selfplay.config import ExpertConfig, RunConfig, pretrain_preset, preset
-from selfplay.experts import ExpertGame, canonical_key, parse_expert
+from selfplay.config import ExpertConfig, RunConfig, parse_expert, pretrain_preset, preset
+from selfplay.experts import ExpertGame, canonical_key
 from selfplay.experts import generate as generate_module
 from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
 from selfplay.experts.solver import SolverSource, policy_target

@@ -17,7 +17,9 @@ defines::
     def make_source(spec: GameSpec, argument: str | None, config: ExpertConfig, seed: int) -> ExpertSource
 
 raising ValueError with a one-line message for an unusable argument (a
-missing file, a game the source cannot play), and listing the kind in KINDS.
+missing file, a game the source cannot play), and listing the kind in
+``selfplay.config.EXPERT_KINDS`` (the grammar of the ``expert`` setting, which
+the config checks without importing any source).
 
 The contract every source keeps (``ExpertSource``):
 
@@ -46,20 +48,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from engine.spec import GameSpec
+from selfplay.config import ExpertConfig, parse_expert
 from selfplay.shards import GameRecord
-
-if TYPE_CHECKING:
-    from selfplay.config import ExpertConfig
-
-KINDS = ("solver", "sgf", "gtp")
-"""Source kinds, each the module of the same name in this package."""
-NEEDS_ARGUMENT = {"solver": False, "sgf": True, "gtp": True}
-USAGE = 'solver, sgf:PATH or gtp:"COMMAND"'
 
 
 @dataclass
@@ -94,20 +89,7 @@ class ExpertSource(Protocol):
         ...
 
 
-def parse_expert(text: str) -> tuple[str, str | None]:
-    """``"solver"`` -> ("solver", None); ``"sgf:games/"`` -> ("sgf", "games/"); ValueError if malformed."""
-    kind, colon, argument = text.partition(":")
-    kind = kind.strip()
-    if kind not in KINDS:
-        raise ValueError(f"unknown expert '{text}'; use {USAGE}")
-    if NEEDS_ARGUMENT[kind] and not argument.strip():
-        raise ValueError(f"the {kind} expert needs an argument: {kind}:{'PATH' if kind == 'sgf' else 'COMMAND'}")
-    if not NEEDS_ARGUMENT[kind] and colon:
-        raise ValueError(f"the {kind} expert takes no argument, got '{text}'")
-    return kind, (argument.strip() or None)
-
-
-def make_source(spec: GameSpec, config: "ExpertConfig", seed: int) -> ExpertSource:
+def make_source(spec: GameSpec, config: ExpertConfig, seed: int) -> ExpertSource:
     """The source ``config.expert`` names, for ``spec``'s game; ValueError (one line) when it
     cannot be made."""
     kind, argument = parse_expert(config.expert)
