@@ -2,7 +2,8 @@
 
 A run directory holds everything a resume needs::
 
-    config.json              the RunConfig
+    config.json              the RunConfig (written once the run has started)
+    run.lock                 locked by the process training here (selfplay.run_dir.RunLock)
     games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
     checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
     checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
@@ -12,7 +13,9 @@ A run directory holds everything a resume needs::
 Kill the process at any moment and start the same command again: it resumes
 from ``latest.pt`` and the shards on disk, losing at most the games in flight
 and those finished in the last half minute (a shard is written every
-``games_in_parallel`` games or 30 seconds, whichever comes first).
+``games_in_parallel`` games or 30 seconds, whichever comes first). Without a
+``latest.pt`` that loads, it resumes from the newest ``genGGGGG.pt`` that does
+(``selfplay.run_dir``, which also holds the lock that keeps a second trainer out).
 Self-play randomness is seeded by (seed, generation, shard index), so resumed
 games never repeat the ones already on disk.
 

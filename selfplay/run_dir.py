@@ -211,9 +211,15 @@ def generation_checkpoints(paths: RunPaths) -> list[Path]:
 
 
 def load_run_checkpoint(path: Path, spec: GameSpec, net: str, device: torch.device) -> Checkpoint:
-    """A checkpoint of a run of ``spec`` with a ``net`` network: CheckpointError when the file
-    cannot be loaded, RunError when it holds a network of another shape."""
-    checkpoint = load_checkpoint(path, game=spec.name, map_location=device)
+    """A checkpoint of a run of ``spec`` with a ``net`` network. A missing or damaged file raises
+    its ``DAMAGED`` CheckpointError; one that is intact but not this run's (another game, format
+    version or network shape) raises RunError."""
+    try:
+        checkpoint = load_checkpoint(path, game=spec.name, map_location=device)
+    except DAMAGED:
+        raise
+    except CheckpointError as error:
+        raise RunError(f"cannot resume: {error}") from None
     if checkpoint.config.name != net:
         raise RunError(f"cannot resume: {path} holds a {checkpoint.config.name} network, the run config says {net}")
     return checkpoint
@@ -228,35 +234,21 @@ def resume_checkpoint(paths: RunPaths, fallbacks: Iterable[Path], spec: GameSpec
     RunError, saying how to recover, when checkpoints exist but none loads: a run never
     starts over on top of its history.
     """
-    fallbacks = [path for path in fallbacks if path.exists()]
-    try:
-        return _load_for_resume(paths.latest, spec, net, device)
-    except DAMAGED as error:
-        if isinstance(error, CheckpointNotFoundError) and not fallbacks:
-            return None
-        problems = [error]
-    for path in fallbacks:
+    candidates = [paths.latest] + [path for path in fallbacks if path.exists()]
+    if candidates == [paths.latest] and not paths.latest.exists():
+        return None
+    problems = []
+    for path in candidates:
         try:
-            checkpoint = _load_for_resume(path, spec, net, device)
+            checkpoint = load_run_checkpoint(path, spec, net, device)
         except DAMAGED as error:
-            problems.append(error)
+            problems.append(str(error))
             continue
-        skipped = "".join(f"; {problem}" for problem in problems[1:])
-        log(f"warning: {problems[0]}{skipped}: resuming from {path.name}, the newest checkpoint that loads")
+        if problems:
+            log(f"warning: {'; '.join(problems)}: resuming from {path.name}, the newest checkpoint that loads")
         return checkpoint
-    looked_at = "; ".join(str(problem) for problem in problems)
-    raise RunError(f"cannot resume {paths.root}: {looked_at}; restore {paths.latest.name} from a backup, or move "
-                   f"{paths.checkpoints} aside to start the run over, or use a new --run-dir")
-
-
-def _load_for_resume(path: Path, spec: GameSpec, net: str, device: torch.device) -> Checkpoint:
-    """``load_run_checkpoint``, with other CheckpointErrors (intact, but not this run's) as RunError."""
-    try:
-        return load_run_checkpoint(path, spec, net, device)
-    except DAMAGED:
-        raise
-    except CheckpointError as error:
-        raise RunError(f"cannot resume: {error}") from None
+    raise RunError(f"cannot resume {paths.root}: {'; '.join(problems)}; restore {paths.latest.name} from a backup, "
+                   f"or move {paths.checkpoints} aside to start the run over, or use a new --run-dir")
 
 
 # ---- a full disk --------------------------------------------------------------------------
