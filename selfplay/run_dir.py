@@ -92,23 +92,22 @@ LOCK_RETRY_SECONDS = 0.1
 class RunLock:
     """``with RunLock(run_dir):`` the exclusive right to write in ``run_dir`` (module docstring).
 
-    Creates the directory (and ``run.lock``) when missing; RunError naming the
-    holder's PID when another process holds the lock.
+    Creates the directory (and ``run.lock``) when missing, and removes them again when
+    the block fails before writing anything else: a refused start leaves no trace. RunError
+    naming the holder's PID when another process holds the lock.
     """
 
     def __init__(self, run_dir: Path):
         self.paths = RunPaths(Path(run_dir))
         self._handle = None
+        self._created = False
 
     def __enter__(self) -> "RunLock":
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        # "a+": create without truncating, so a holder's PID is still there to be read.
-        handle = open(self.paths.lock, "a+")
-        if not _try_flock(handle, fcntl.LOCK_EX, LOCK_ATTEMPTS):
-            holder = _holder_text(handle)
-            handle.close()
-            raise RunError(f"{self.paths.root} is in use by {holder} (a 'selfplay train' or 'pretrain'); "
-                           "wait for it to finish or stop it, or use another --run-dir")
+        self._created = not self.paths.root.is_dir()
+        handle = None
+        while handle is None:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            handle = self._locked_file()
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -116,10 +115,47 @@ class RunLock:
         self._handle = handle
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self._handle is not None:
-            self._handle.close()  # closing the file releases the lock
-            self._handle = None
+    def _locked_file(self):
+        """``run.lock``, open and locked; None when a failed start removed it (or the directory)
+        meanwhile, so the caller tries again."""
+        try:
+            # "a+": create without truncating, so a holder's PID is still there to be read.
+            handle = open(self.paths.lock, "a+")
+        except FileNotFoundError:
+            return None
+        if not _try_flock(handle, fcntl.LOCK_EX, LOCK_ATTEMPTS):
+            holder = _holder_text(handle)
+            handle.close()
+            raise RunError(f"{self.paths.root} is in use by {holder} (a 'selfplay train' or 'pretrain'); "
+                           "wait for it to finish or stop it, or use another --run-dir")
+        try:
+            current = os.stat(self.paths.lock).st_ino
+        except FileNotFoundError:
+            current = None
+        if current != os.fstat(handle.fileno()).st_ino:
+            handle.close()  # the lock of a file that is no longer run.lock protects nothing
+            return None
+        return handle
+
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if self._handle is None:
+            return
+        if exc_type is not None and self._created:
+            self._remove_empty_run_dir()
+        self._handle.close()  # closing the file releases the lock
+        self._handle = None
+
+    def _remove_empty_run_dir(self) -> None:
+        """Undo the directory of a start that failed before writing anything but the lock file
+        (still holding the lock: another start that opened the file meanwhile sees the
+        inode change and takes a new one)."""
+        if os.listdir(self.paths.root) != [self.paths.lock.name]:
+            return
+        self.paths.lock.unlink()
+        try:
+            self.paths.root.rmdir()
+        except OSError:
+            pass  # another start has just put its own run.lock there
 
 
 def lock_holder(run_dir: Path) -> str | None:

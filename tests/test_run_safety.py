@@ -133,6 +133,17 @@ def test_the_lock_names_its_holder_in_process(tmp_path):
         pass
 
 
+def test_a_refused_start_leaves_no_directory_behind(tmp_path):
+    run_dir = tmp_path / "new"
+    with pytest.raises(ValueError):
+        with RunLock(run_dir):
+            raise ValueError("settings too big")
+    assert not run_dir.exists()
+    with RunLock(run_dir):
+        (run_dir / "config.json").write_text("{}")
+    assert run_dir.exists()
+
+
 # ---- 2. a missing or damaged latest.pt -------------------------------------------------
 
 
@@ -179,12 +190,12 @@ def test_settings_are_checked_before_the_run_directory_holds_a_config(tmp_path, 
     config = RunPaths(run_dir).config
     # The batch size failed only after a whole generation of self-play, with config.json written.
     one_line_error(train(run_dir, 1, "--batch-size", "1000000000"), "memory", "--batch-size")
-    assert not config.exists()
+    assert not run_dir.exists(), "a refused start leaves nothing behind"
     for flag, value, message in (("--num-simulations", "100000000", "memory"),
                                  ("--games-in-parallel", "100000000", "memory"),
                                  ("--num-simulations", "99999999999999999999", "num_simulations")):
         one_line_error(selfplay_here(capsys, *train_args(run_dir, 1, flag, value)), message)
-        assert not config.exists(), "a refused start leaves no config.json behind"
+        assert not run_dir.exists()
     # The corrected command starts the run; a resume with other settings names each one,
     # and --device (where a run executes, not what it is) may change.
     succeeded(selfplay_here(capsys, *train_args(run_dir, 1)))
@@ -320,3 +331,4 @@ def test_a_partial_metrics_line_loses_only_itself(tmp_path, capsys):
     status = selfplay_here(capsys, "status", "--run-dir", str(run_dir))
     assert "2 generations" in succeeded(status)
     assert status.stderr.strip() == f"selfplay: warning: {warnings[0]}"
+
