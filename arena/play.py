@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from arena.board import board_text, mark_of_player
@@ -28,6 +29,9 @@ from engine.spec import ONGOING, GameSpec, IllegalMoveError
 
 QUIT_WORDS = ("quit", "q", "exit", "resign")
 HELP_WORDS = ("help", "?")
+LONGEST_LINE = 64
+"""Longer input lines are refused unread: no move or command is that long, and parsing a
+line of thousands of digits fails in ways no parser foresaw."""
 
 
 @dataclass
@@ -99,7 +103,9 @@ def play_terminal(spec: GameSpec, bot: Player, human_first: bool = True, console
     except KeyboardInterrupt:
         console.print("\ninterrupted: game abandoned")
         exit_code = 130
-    _summarise(console, spec, game, bot, outcome, out)
+    finally:
+        # Whatever ends the game, even an error, the moves played so far are saved.
+        _summarise(console, spec, game, bot, outcome, out)
     return exit_code
 
 
@@ -155,10 +161,13 @@ def _human_turn(console: Console, read_line, spec: GameSpec, game: _Game, bot: P
         if word == "hint":
             _hint(console, spec, game.state, bot)
             continue
+        if len(text) > LONGEST_LINE:
+            console.print(f"[red]that is not a move: {len(text):,} characters[/]; try again")
+            continue
         try:
             play_move(spec, game.state, text)
-        except IllegalMoveError as error:
-            console.print(f"[red]{error}[/]; try again")
+        except (IllegalMoveError, ValueError) as error:  # ValueError: text no parser foresaw
+            console.print(f"[red]{escape(str(error))}[/]; try again")
             continue
         game.play(spec.parse_move(text))
         return "move"

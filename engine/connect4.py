@@ -164,9 +164,12 @@ def render(state: np.ndarray) -> str:
 
 def parse_move(text: str) -> int:
     text = text.strip()
-    if not (text.isdigit() and 1 <= int(text) <= WIDTH):
+    # Only short ASCII digit strings reach int(): it refuses other digits ('²') and numbers
+    # of thousands of digits with a ValueError, not a reason the player can act on.
+    column = text.lstrip("0")
+    if not (text.isascii() and text.isdigit() and len(column) == 1 and 1 <= int(column) <= WIDTH):
         raise IllegalMoveError(f"'{text}' is not a column: Connect Four columns are 1-{WIDTH}")
-    return int(text) - 1
+    return int(column) - 1
 
 
 def format_move(action: int) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+MAX_TREE_NODES = 2**31 - 1
+"""Most node slots of one search tree: node indices are int32."""
+
 
 @dataclass(frozen=True)
 class MCTSConfig:
@@ -38,8 +41,19 @@ class MCTSConfig:
             raise ValueError("num_simulations must be at least 1")
         if self.leaves_per_tree < 1:
             raise ValueError("leaves_per_tree must be at least 1")
+        # Tree nodes are numbered with int32: beyond that the arrays could not even be indexed.
+        if self.tree_capacity > MAX_TREE_NODES:
+            raise ValueError(f"num_simulations + leaves_per_tree must be at most {MAX_TREE_NODES // 2 - 1:,}")
+        if not self.c_base > 0.0:
+            raise ValueError("c_base must be positive")
         if not 0.0 <= self.dirichlet_fraction <= 1.0:
             raise ValueError("dirichlet_fraction must lie in [0, 1]")
+
+    @property
+    def tree_capacity(self) -> int:
+        """Node slots per search tree. One search adds at most num_simulations nodes (plus the
+        root and one step's leaves); reuse keeps at most as many again, so the tree never overflows."""
+        return 2 * (self.num_simulations + self.leaves_per_tree + 1)
 
     def replace(self, **changes) -> "MCTSConfig":
         return replace(self, **changes)

@@ -40,6 +40,12 @@ class SearchResult:
     """[B] float32: mean value of each root for its side to move, in [-1, 1]."""
 
 
+def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
+    """Bytes of the tree arrays of a ``BatchedSearch`` of ``batch_size`` games, the bulk of its memory."""
+    per_node = sum(array.nbytes for array in allocate_tree(1, 1, spec.num_actions, spec.state_size))
+    return batch_size * config.tree_capacity * per_node
+
+
 class BatchedSearch:
     """B search trees searched together, one evaluator call per simulation step."""
 
@@ -48,10 +54,8 @@ class BatchedSearch:
         self.evaluator = evaluator
         self.config = config
         self.batch_size = batch_size
-        # One search adds at most num_simulations nodes (plus the root); reuse keeps
-        # at most as many again, so the tree never overflows.
         self.max_new_nodes = config.num_simulations + config.leaves_per_tree + 1
-        capacity = 2 * self.max_new_nodes
+        capacity = config.tree_capacity
         self.tree = allocate_tree(batch_size, capacity, spec.num_actions, spec.state_size)
         self.kernels = tree_kernels(spec)
         self.active = np.zeros(batch_size, np.bool_)

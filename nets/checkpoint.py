@@ -180,20 +180,26 @@ def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
     """torch.save ``payload`` to a temporary file beside ``path``, fsync, rename over ``path``."""
     # Same directory as the target: os.replace is atomic only within one file system.
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    # Serialised in memory first: torch's own file writer reports a failed write (a full
+    # disk) as a RuntimeError "unexpected pos", ours as an OSError with its errno.
+    data = io.BytesIO()
+    torch.save(payload, data)
     try:
         # O_EXCL: never clobber another writer's file; mode 0o666 lets the umask decide.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
+            handle.write(data.getbuffer())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         # Includes KeyboardInterrupt: an interrupted save must not leave its temp file.
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError) and error.filename is None:
+            error.filename = str(path)  # a failed write (a full disk) says which checkpoint
         raise
     _fsync_directory(path.parent)
 

@@ -23,15 +23,22 @@ import engine
 from arena.console import command_console, progress_display
 from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
-from selfplay.config import ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, RunConfig, \
-    SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset
-from selfplay.flags import add_dataclass_flags, overrides_for
+from selfplay.config import LOCATION_SETTINGS, ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, \
+    RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset
+from selfplay.flags import add_dataclass_flags, non_negative_float, non_negative_int, overrides_for, positive_int
 
 RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Command-line mistakes as one line, like every other error of ``selfplay``."""
+
+    def error(self, message: str):
+        self.exit(2, f"selfplay: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="selfplay", description="Train game-playing networks by self-play (AlphaZero).")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -49,8 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "directory (its best checkpoint), another run directory, or a checkpoint file. "
                             "Its game and network shape become the run's")
     _add_run_flags(train, "generation")
-    train.add_argument("--generations", type=int, help="stop once this many generations are complete in total")
-    train.add_argument("--minutes", type=float, help="stop after this many minutes (finishing no generation early)")
+    train.add_argument("--generations", type=non_negative_int,
+                       help="stop once this many generations are complete in total")
+    train.add_argument("--minutes", type=non_negative_float,
+                       help="stop after this many minutes (finishing no generation early)")
     placement = train.add_argument_group(
         "distributed self-play", "Where the self-play games are played; not part of the run's settings, "
         "so a run can be resumed on another backend or with another number of actors.")
@@ -61,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     placement.add_argument("--address", help="Ray cluster to join: auto (the one started on this node with "
                                              "'ray start'), or HOST:PORT of its head; default: start a local "
                                              "Ray instance")
-    placement.add_argument("--actors", type=int, default=2, help="Ray self-play actors (default %(default)s)")
-    placement.add_argument("--cpus-per-actor", type=float, default=1.0,
+    placement.add_argument("--actors", type=positive_int, default=2, help="Ray self-play actors (default %(default)s)")
+    placement.add_argument("--cpus-per-actor", type=non_negative_float, default=1.0,
                            help="CPUs each Ray actor reserves (default %(default)s)")
-    placement.add_argument("--gpus-per-actor", type=float, default=0.0,
+    placement.add_argument("--gpus-per-actor", type=non_negative_float, default=0.0,
                            help="GPU share each Ray actor reserves and runs its network on, e.g. 0.25 packs "
                                 "four on a GPU (default 0: CPU)")
     add_dataclass_flags(train, MCTSConfig, "search (MCTSConfig)", skip=("root_noise",))
@@ -87,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--games", type=int, default=20_000,
                           help="expert games to learn from (default %(default)s); a run can be extended "
                                "with a larger number, which keeps the games on disk")
-    pretrain.add_argument("--workers", type=int, default=1,
+    pretrain.add_argument("--workers", type=positive_int, default=1,
                           help="processes that play expert games (default %(default)s); not a setting of the run")
     _add_run_flags(pretrain, "after training")
     add_dataclass_flags(pretrain, ExpertConfig, "expert games (ExpertConfig)")
@@ -104,15 +113,16 @@ def _add_run_flags(parser: argparse.ArgumentParser, evaluated: str) -> None:
                         help="settings sized for a 2-core CPU or one GPU; auto picks by CUDA availability")
     parser.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels)")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
+    parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch CPU threads (default 1: a second thread helps little beside the "
                              "single-threaded search, and stalls badly when another process shares the cores)")
     parser.add_argument("--eval-set", type=_solved_set, metavar="SET",
                         help=f"solved Connect Four positions scored {evaluated}: a set shipped with zeroplay "
                              f"({', '.join(SET_NAMES)}; default {DEFAULT_SET}) or a JSON file in their layout")
-    parser.add_argument("--eval-positions", type=int, help="how many positions of --eval-set are scored (0: none)")
-    parser.add_argument("--eval-simulations", type=int, help="simulations of the with-search evaluation")
+    parser.add_argument("--eval-positions", type=non_negative_int,
+                        help="how many positions of --eval-set are scored (0: none)")
+    parser.add_argument("--eval-simulations", type=positive_int, help="simulations of the with-search evaluation")
 
 
 def _solved_set(text: str) -> str:
@@ -125,12 +135,13 @@ def _solved_set(text: str) -> str:
 
 def _changed(base, args: argparse.Namespace, sections: dict[str, type], fixed: dict) -> tuple:
     """``base`` with the command line's RUN_FLAGS, the fields of each nested ``sections`` config,
-    and ``fixed``; and whether anything changed."""
+    and ``fixed``; and whether any setting changed (``LOCATION_SETTINGS`` such as --device aside)."""
     run_changes = {name: getattr(args, name) for name in RUN_FLAGS if getattr(args, name) is not None}
     nested = {name: overrides_for(args, cls) for name, cls in sections.items()}
     config = dataclasses.replace(base, **run_changes, **fixed, **{
         name: dataclasses.replace(getattr(base, name), **changes) for name, changes in nested.items()})
-    return config, bool(run_changes or fixed or any(nested.values()) or args.preset != "auto")
+    settings = set(run_changes) - set(LOCATION_SETTINGS)
+    return config, bool(settings or fixed or any(nested.values()) or args.preset != "auto")
 
 
 def _gpu(args: argparse.Namespace) -> bool:
@@ -164,13 +175,20 @@ def pretrain_config_from_args(args: argparse.Namespace) -> tuple[PretrainRunConf
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.loop import resolve_run_config
+    from selfplay.run_dir import RunLock
 
     import torch
 
     torch.set_num_threads(args.threads)
     requested, changed = config_from_args(args)
-    config = resolve_run_config(args.run_dir, requested, changed)
+    with RunLock(args.run_dir):  # one trainer at a time: a second one stops here
+        return _train_locked(args, console, requested, changed)
+
+
+def _train_locked(args: argparse.Namespace, console: Console, requested: RunConfig, changed: bool) -> int:
+    from selfplay.loop import resolve_run_config
+
+    config = resolve_run_config(args.run_dir, requested, changed, args.device)
     backend = None
     if args.backend == "ray":
         from selfplay.ray_backend import RayBackend
@@ -258,16 +276,22 @@ def optimal_text(row: dict) -> str:
 def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     import torch
 
-    from selfplay.loop import read_metrics, resolve_run_config
-    from selfplay.pretrain import PretrainRun, load_expert_data
+    from selfplay.run_dir import RunLock
 
     if args.games < 2:
         raise ValueError("--games must be at least 2 (one to train on, one to validate)")
-    if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
     torch.set_num_threads(args.threads)
     requested, changed = pretrain_config_from_args(args)
-    config = resolve_run_config(args.run_dir, requested, changed)
+    with RunLock(args.run_dir):  # one trainer at a time: a second one stops here
+        return _pretrain_locked(args, console, requested, changed)
+
+
+def _pretrain_locked(args: argparse.Namespace, console: Console, requested: PretrainRunConfig,
+                     changed: bool) -> int:
+    from selfplay.loop import read_metrics, resolve_run_config
+    from selfplay.pretrain import PretrainRun, load_expert_data
+
+    config = resolve_run_config(args.run_dir, requested, changed, args.device)
     run = PretrainRun(args.run_dir, config, log=console.print)
     expert = config.expert
     kind = parse_expert(expert.expert)[0]
@@ -356,6 +380,7 @@ ACTOR_KEY = re.compile(r"^actor(\d+)_games$")
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
     from selfplay.loop import RunPaths, read_any_config, read_metrics
+    from selfplay.run_dir import lock_holder
 
     paths = RunPaths(args.run_dir)
     config = read_any_config(paths)
@@ -366,6 +391,9 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
     else:
         columns, rows = STATUS_COLUMNS, read_metrics(paths)
         title = f"{args.run_dir}: {config.game} {config.net}, {len(rows)} generations"
+    holder = lock_holder(args.run_dir)
+    if holder is not None:
+        title += f" (in use by {holder})"
     table = Table(title=title)
     present = [c for c in columns if any(c[0] in row for row in rows)] or columns[:1]
     for _, title, _ in present:
@@ -392,7 +420,7 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from nets import CheckpointError
-    from selfplay.loop import RunError
+    from selfplay.run_dir import RunError, disk_full_text
     from selfplay.shards import ShardError
 
     args = build_parser().parse_args(argv)
@@ -404,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_pretrain(args, console)
         return run_status(args, console)
     except (engine.UnknownGameError, RunError, CheckpointError, ShardError, ValueError, OSError) as error:
-        print(f"selfplay: error: {error}", file=sys.stderr)
+        full = disk_full_text(error, args.run_dir) if isinstance(error, OSError) else None
+        print(f"selfplay: error: {full or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("selfplay: interrupted; run the same command again to resume", file=sys.stderr)

@@ -14,6 +14,8 @@ from engine.spec import TrainingPreset
 from mcts import MCTSConfig
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+LOCATION_SETTINGS = ("device",)
+"""Settings that say where a run executes, not what it is: a run may resume with others."""
 
 
 def _require(condition: bool, message: str) -> None:
@@ -139,6 +141,7 @@ class CommonConfig:
         NetConfig.from_name(self.net)  # ValueError explains the bXcY form
         _require(bool(DEVICE_PATTERN.fullmatch(self.device)),
                  f"device must be auto, cpu, cuda or cuda:N, not '{self.device}'")
+        _require(0 <= self.seed < 2**63, "seed must lie in [0, 2**63)")  # numpy and torch seeds: non-negative int64
         _require(self.eval_positions >= 0, "eval_positions must not be negative")
         _require(self.eval_simulations >= 1, "eval_simulations must be at least 1")
 
@@ -156,9 +159,14 @@ class CommonConfig:
         return cls(**{key: nested[key](**value) if key in nested else value for key, value in data.items()})
 
     def save(self, path: Path) -> None:
+        """Write atomically: a temporary file renamed over ``path``, removed when the write fails."""
         tmp = Path(path).with_suffix(".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
+        try:
+            tmp.write_text(self.to_json())
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 @dataclass(frozen=True)

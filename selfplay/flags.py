@@ -12,8 +12,9 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import math
 import textwrap
-from typing import Any
+from typing import Any, Callable
 
 
 def field_docstrings(cls: type) -> dict[str, str]:
@@ -38,8 +39,40 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
 
 
+def finite_float(text: str) -> float:
+    """A number flag: 'nan' and 'inf' are refused (nan compares false with every bound, so it
+    would slip past the checks; inf is no setting)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text}'")
+    return value
+
+
+def bounded(parse: Callable[[str], float], minimum: float, name: str) -> Callable[[str], float]:
+    """An argparse type: ``parse`` (int, finite_float), then at least ``minimum``."""
+    def parse_bounded(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {name}, got '{text}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {name}, got '{text}'")
+        return value
+
+    parse_bounded.__name__ = name  # argparse names the type in some messages
+    return parse_bounded
+
+
+non_negative_int = bounded(int, 0, "a whole number >= 0")
+positive_int = bounded(int, 1, "a whole number >= 1")
+non_negative_float = bounded(finite_float, 0.0, "a number >= 0")
+
+
 def _optional_float(text: str) -> float | None:
-    return None if text.lower() == "none" else float(text)
+    return None if text.lower() == "none" else finite_float(text)
 
 
 def _optional_str(text: str) -> str | None:
@@ -51,10 +84,10 @@ def _flag_type(field: dataclasses.Field) -> Any:
     reads by its annotation ("str | None": text, anything else: a number)."""
     if field.default is None:
         return _optional_str if str(field.type).startswith("str") else _optional_float
-    return {bool: _parse_bool, int: int, float: float, str: str}.get(type(field.default), _optional_float)
+    return {bool: _parse_bool, int: int, float: finite_float, str: str}.get(type(field.default), _optional_float)
 
 
-_METAVARS = {str: "TEXT", _optional_str: "TEXT", _optional_float: "FLOAT"}
+_METAVARS = {str: "TEXT", _optional_str: "TEXT", _optional_float: "FLOAT", finite_float: "FLOAT"}
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, skip: tuple = ()) -> None:

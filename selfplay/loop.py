@@ -2,7 +2,8 @@
 
 A run directory holds everything a resume needs::
 
-    config.json              the RunConfig
+    config.json              the RunConfig (written once the run has started)
+    run.lock                 locked by the process training here (selfplay.run_dir.RunLock)
     games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
     checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
     checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
@@ -12,7 +13,9 @@ A run directory holds everything a resume needs::
 Kill the process at any moment and start the same command again: it resumes
 from ``latest.pt`` and the shards on disk, losing at most the games in flight
 and those finished in the last half minute (a shard is written every
-``games_in_parallel`` games or 30 seconds, whichever comes first).
+``games_in_parallel`` games or 30 seconds, whichever comes first). Without a
+``latest.pt`` that loads, it resumes from the newest ``genGGGGG.pt`` that does
+(``selfplay.run_dir``, which also holds the lock that keeps a second trainer out).
 Self-play randomness is seeded by (seed, generation, shard index), so resumed
 games never repeat the ones already on disk.
 
@@ -30,9 +33,9 @@ of every training batch from its expert shards (logged as ``expert_share``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -45,65 +48,12 @@ from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, r
 from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
-from selfplay.config import CommonConfig, PretrainRunConfig, RunConfig
+from selfplay.config import LOCATION_SETTINGS, CommonConfig, PretrainRunConfig, RunConfig
 from selfplay.evaluation import SolvedPositions, load_solved_positions, optimal_move_shares
+from selfplay.resources import check_memory
+from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, resume_checkpoint
 from selfplay.shards import expert_shard_paths, generation_prefix, read_shard, shard_paths
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
-
-
-class RunError(Exception):
-    """A run directory that cannot be used as asked (the message says why)."""
-
-
-@dataclass
-class RunPaths:
-    root: Path
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def games(self) -> Path:
-        return self.root / "games"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def latest(self) -> Path:
-        return self.checkpoints / "latest.pt"
-
-    @property
-    def best(self) -> Path:
-        return self.checkpoints / "best.pt"
-
-    @property
-    def metrics(self) -> Path:
-        return self.logs / "metrics.jsonl"
-
-    def generation_checkpoint(self, generation: int) -> Path:
-        return self.checkpoints / f"gen{generation:05d}.pt"
-
-
-def read_metrics(paths: RunPaths, key: str = "generation") -> list[dict]:
-    """One dict per completed generation (pretrain runs: ``key="epoch"``), the last line
-    winning for one redone after a kill."""
-    if not paths.metrics.exists():
-        return []
-    rows = {}
-    for line in paths.metrics.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill
-        rows[row[key]] = row
-    return [rows[g] for g in sorted(rows)]
 
 
 def read_any_config(paths: RunPaths) -> CommonConfig:
@@ -131,22 +81,45 @@ def read_run_config(paths: RunPaths, kind: type = RunConfig):
     raise RunError(f"{paths.root} is a self-play run, not a pretrain run; pretrain in a new --run-dir")
 
 
-def resolve_run_config(run_dir: Path, requested: CommonConfig, overridden: bool) -> CommonConfig:
-    """The config of a new run, or the saved one of an existing run (of the same kind as ``requested``).
+def config_differences(saved: CommonConfig, requested: CommonConfig) -> list[str]:
+    """'mcts.num_simulations: saved 100, asked 200' for each setting that differs
+    (``LOCATION_SETTINGS`` aside)."""
+    saved_values, asked_values = _flat_settings(saved), _flat_settings(requested)
+    return [f"{name}: saved {json.dumps(saved_values.get(name))}, asked {json.dumps(value)}"
+            for name, value in asked_values.items()
+            if name not in LOCATION_SETTINGS and saved_values.get(name) != value]
 
-    Resuming with settings that differ from the saved ones is refused: a run's
+
+def _flat_settings(config: CommonConfig) -> dict:
+    """{"seed": 0, "mcts.num_simulations": 100, ...}: every setting by its dotted name."""
+    flat = {}
+    for name, value in dataclasses.asdict(config).items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{key}": inner for key, inner in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def resolve_run_config(run_dir: Path, requested: CommonConfig, overridden: bool,
+                       device: str | None = None) -> CommonConfig:
+    """The config of a new run, or the saved one of an existing run (of the same kind as ``requested``),
+    run on ``device`` when given (where a run executes is not a setting of the run).
+
+    Resuming with settings that differ from the saved ones is refused, naming each one: a run's
     data and checkpoints only make sense under one config.
     """
     paths = RunPaths(Path(run_dir))
-    if paths.config.exists():
-        saved = read_run_config(paths, type(requested))
-        if saved.game != requested.game:
-            raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
-        if overridden and saved != requested:
-            raise RunError(f"{run_dir} already holds a run with other settings; "
-                           "resume it without changing settings, or use a new --run-dir")
-        return saved
-    return requested
+    if not paths.config.exists():
+        return requested
+    saved = read_run_config(paths, type(requested))
+    if saved.game != requested.game:
+        raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
+    differences = config_differences(saved, requested) if overridden else []
+    if differences:
+        raise RunError(f"{run_dir} already holds a run with other settings ({'; '.join(differences)}); "
+                       "resume it without changing settings, or use a new --run-dir")
+    return saved if device is None else dataclasses.replace(saved, device=device)
 
 
 def init_checkpoint(path: Path) -> Path:
@@ -163,19 +136,6 @@ def init_checkpoint(path: Path) -> Path:
     if not path.exists():
         raise RunError(f"--init {path}: no such run directory or checkpoint file")
     return path
-
-
-def load_latest(paths: RunPaths, spec: GameSpec, net: str, device: torch.device) -> Checkpoint:
-    """The ``latest.pt`` a run resumes from; RunError when it is unreadable or holds a network
-    of another shape than ``net``."""
-    try:
-        checkpoint = load_checkpoint(paths.latest, game=spec.name, map_location=device)
-    except CheckpointError as error:
-        raise RunError(f"cannot resume: {error}") from None
-    if checkpoint.config.name != net:
-        raise RunError(f"cannot resume: {paths.latest} holds a {checkpoint.config.name} network, "
-                       f"the run config says {net}")
-    return checkpoint
 
 
 def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
@@ -221,8 +181,12 @@ class TrainingRun:
         self.log = log
         self.spec = engine.get_game(config.game)
         self.device = resolve_device(config.device)
-        # What --init and --expert-mix read is checked before the run directory is written.
-        init_weights = self._init_weights()
+        # What the settings need and what --init, --expert-mix and the checkpoints read is
+        # checked before the run directory is written.
+        check_memory(config, self.spec, self.device)
+        resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
+                                    self.device, log)
+        init_weights = self._init_weights() if resumed is None else None
         self.experts = (load_expert_positions(Path(config.init), self.spec)
                         if config.train.expert_mix > 0 else None)
         """The --init run's expert positions that --expert-mix mixes into training batches."""
@@ -230,15 +194,20 @@ class TrainingRun:
         """The solved positions each generation is scored on (Connect Four), or None."""
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
-        if not self.paths.config.exists():
-            config.save(self.paths.config)
         torch.manual_seed(config.seed)
         self.model = PolicyValueNet.from_spec(self.spec, config.net).to(self.device)
         self.optimizer = make_optimizer(self.model, config.train.learning_rate, config.train.weight_decay)
         self.generation = 0
         self.train_steps = 0
         self.best_generation = 0
-        self._resume(init_weights)
+        if resumed is None:
+            self._start(init_weights)
+        else:
+            self._resume(resumed)
+        # Written once the run has started (its first checkpoint is on disk): settings that
+        # fail before then leave no config behind to refuse the corrected command.
+        if not self.paths.config.exists():
+            config.save(self.paths.config)
         # The self-play network: the newest one (AlphaZero), or with gating the best so far.
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
         if config.gating.gating:
@@ -250,8 +219,8 @@ class TrainingRun:
     # ---- checkpoints -----------------------------------------------------------
 
     def _init_weights(self) -> dict | None:
-        """The --init network's weights when this is a new run that has one; else None."""
-        if not self.config.init or self.paths.latest.exists():
+        """The --init network's weights, if the run config names one (for a new run); else None."""
+        if not self.config.init:
             return None
         try:
             checkpoint = load_checkpoint(init_checkpoint(Path(self.config.init)), game=self.spec.name)
@@ -262,15 +231,16 @@ class TrainingRun:
                            f"the run config says {self.config.net}")
         return checkpoint.model.state_dict()
 
-    def _resume(self, init_weights: dict | None) -> None:
-        if not self.paths.latest.exists():
-            # Generation 0: the --init network (AlphaGo's stage 2 starts from stage 1), or random weights.
-            if init_weights is not None:
-                self.model.load_state_dict(init_weights)
-                self.log(f"generation 0 is the network of {self.config.init}")
-            self._save_checkpoint()
-            return
-        checkpoint = load_latest(self.paths, self.spec, self.config.net, self.device)
+    def _start(self, init_weights: dict | None) -> None:
+        """Generation 0 of a new run: the --init network (AlphaGo's stage 2 starts from stage 1),
+        or random weights."""
+        if init_weights is not None:
+            self.model.load_state_dict(init_weights)
+            self.log(f"generation 0 is the network of {self.config.init}")
+        self._save_checkpoint()
+
+    def _resume(self, checkpoint: Checkpoint) -> None:
+        """Network, counters and (from latest.pt) optimizer and RNG state of ``checkpoint``."""
         self.model.load_state_dict(checkpoint.model.state_dict())
         if checkpoint.optimizer_state is not None:
             self.optimizer.load_state_dict(checkpoint.optimizer_state)
@@ -280,8 +250,12 @@ class TrainingRun:
         if "torch_rng" in checkpoint.extra:
             # The state comes back on map_location (the GPU there); torch wants it on the CPU.
             torch.set_rng_state(checkpoint.extra["torch_rng"].cpu())
+        # A generation checkpoint holds weights only; later generations' metrics rows are
+        # replaced as they are redone (read_metrics keeps the last row of each).
+        restarted = ("" if checkpoint.path == self.paths.latest else
+                     f"; from {checkpoint.path.name}, so the optimizer state and random state restart")
         self.log(f"resumed {self.paths.root} at generation {self.generation} "
-                 f"({self.train_steps} training steps)")
+                 f"({self.train_steps} training steps){restarted}")
 
     def _load_best(self) -> None:
         """Self-play with gating plays the best network: best.pt once a candidate has
@@ -434,8 +408,7 @@ class TrainingRun:
                            wall_time=time.time())
                 # The metrics line goes first: killed before the checkpoint, the
                 # generation is redone and its new line replaces this one.
-                with self.paths.metrics.open("a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                append_metrics(self.paths, row)
                 self._save_checkpoint()
                 for key, value in row.items():
                     if key not in ("generation", "wall_time"):

@@ -56,7 +56,9 @@ from selfplay.buffer import Batch, Positions, augmented_batch, encoded_batch
 from selfplay.config import PretrainRunConfig
 from selfplay.experts import make_source
 from selfplay.experts.generate import GenerationStats, evaluation_keys, generate_expert_games
-from selfplay.loop import RunError, RunPaths, load_eval_positions, load_latest, solved_set_metrics
+from selfplay.loop import load_eval_positions, solved_set_metrics
+from selfplay.resources import check_memory
+from selfplay.run_dir import RunError, RunPaths, append_metrics, read_metrics, resume_checkpoint
 from selfplay.shards import Shard, expert_shard_paths, read_shard
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step, validation_metrics
 
@@ -137,6 +139,7 @@ class PretrainRun:
         source.close()
         self.eval_positions = load_eval_positions(config)
         """The solved positions the best network is scored on (Connect Four), or None."""
+        check_memory(config, self.spec, self.device)
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         if not self.paths.config.exists():
@@ -202,8 +205,7 @@ class PretrainRun:
                        "seconds": time.perf_counter() - started, "wall_time": time.time()}
                 # The metrics line goes first: killed before latest.pt, the epoch is redone
                 # and its new line replaces this one (read_metrics keeps the last).
-                with self.paths.metrics.open("a") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                append_metrics(self.paths, row)
                 save_checkpoint(self.paths.latest, model, game=self.spec.name, step=epoch * steps,
                                 optimizer=optimizer, extra={**state, "torch_rng": torch.get_rng_state()})
                 for key, value in row.items():
@@ -217,24 +219,35 @@ class PretrainRun:
 
     def _resume(self, model, optimizer, games: int) -> dict:
         """Training state from latest.pt when it trained on the same ``games``; else a fresh
-        start (and the old epochs' metrics go)."""
+        start (and the old epochs' metrics go). Without a latest.pt that loads, best.pt's epoch
+        (weights only: the optimizer state restarts)."""
         fresh = {"epoch": 0, "best_epoch": 0, "best_loss": math.inf, "bad_epochs": 0, "finished": False,
                  "games": games}
-        if not self.paths.latest.exists():
+        checkpoint = resume_checkpoint(self.paths, [self.paths.best], self.spec, self.config.net, self.device,
+                                       self.log)
+        if checkpoint is None:
             return fresh
-        checkpoint = load_latest(self.paths, self.spec, self.config.net, self.device)
-        if checkpoint.extra.get("games") != games:
+        if checkpoint.path == self.paths.latest and checkpoint.extra.get("games") != games:
             self.log(f"the data now has {games} games, training had {checkpoint.extra.get('games')}: "
                      "training starts over")
             self.paths.metrics.unlink(missing_ok=True)
             return fresh
         model.load_state_dict(checkpoint.model.state_dict())
+        if checkpoint.path == self.paths.best:
+            return self._resume_from_best(checkpoint, fresh)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         torch.set_rng_state(checkpoint.extra["torch_rng"].cpu())
         state = {key: checkpoint.extra[key] for key in fresh}
         if not state["finished"]:
             self.log(f"resumed training at epoch {state['epoch']} (best: epoch {state['best_epoch']})")
         return state
+
+    def _resume_from_best(self, best, fresh: dict) -> dict:
+        """The state after best.pt's epoch, its validation loss read back from metrics.jsonl."""
+        epoch = int(best.extra.get("epoch", 0))
+        row = next((row for row in read_metrics(self.paths, "epoch") if row["epoch"] == epoch), {})
+        self.log(f"resumed training after epoch {epoch}, the best one; the optimizer state restarts")
+        return {**fresh, "epoch": epoch, "best_epoch": epoch, "best_loss": row.get("val_loss", math.inf)}
 
     # ---- 4. evaluation -------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +205,24 @@ def test_tictactoe_pretraining_reaches_full_validation_accuracy(ttt_pretrained):
     assert rows[state["best_epoch"] - 1]["val_loss"] == min(row["val_loss"] for row in rows)
     # The same data again: training is not redone.
     assert run.train(data)["epoch"] == state["epoch"]
+
+
+def test_a_lost_latest_checkpoint_resumes_from_the_best_epoch(ttt_pretrained, tmp_path):
+    """Issue #14 for pretrain runs: without latest.pt, training goes on after best.pt's epoch
+    (its validation loss read back from the metrics) instead of starting over."""
+    run, data, state = ttt_pretrained
+    copy = tmp_path / "sl"
+    shutil.copytree(run.paths.root, copy)
+    (copy / "checkpoints" / "latest.pt").unlink()
+    said = []
+    resumed = PretrainRun(copy, run.config, log=said.append)
+    best_before = load_checkpoint(resumed.paths.best).extra["epoch"]
+    after = resumed.train(data)
+    assert any("resuming from best.pt" in line for line in said), said
+    assert f"resumed training after epoch {best_before}, the best one; the optimizer state restarts" in said
+    assert after["epoch"] > best_before and after["best_epoch"] >= best_before
+    rows = read_metrics(resumed.paths, "epoch")
+    assert [row["epoch"] for row in rows] == list(range(1, max(after["epoch"], state["epoch"]) + 1))
 
 
 def tiny_rl_config(init: Path, **train_changes) -> RunConfig:
