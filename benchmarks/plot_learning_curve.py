@@ -24,7 +24,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: works without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from selfplay.loop import RunPaths, read_metrics  # noqa: E402
+from selfplay.run_dir import RunPaths, read_metrics  # noqa: E402
 
 
 def main() -> int:

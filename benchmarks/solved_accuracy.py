@@ -44,7 +44,7 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
-        positions = load_solved_positions(args.set, limit=args.limit)
+        positions = load_solved_positions(engine.get_game("connect4"), args.set, limit=args.limit)
     except SolvedSetError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -119,7 +119,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, evaluated: str) -> None:
                              "single-threaded search, and stalls badly when another process shares the cores)")
     parser.add_argument("--eval-set", type=_solved_set, metavar="SET",
                         help=f"solved Connect Four positions scored {evaluated}: a set shipped with zeroplay "
-                             f"({', '.join(SET_NAMES)}; default {DEFAULT_SET}) or a JSON file in their layout")
+                             f"({', '.join(SET_NAMES)}; default: the game's, {DEFAULT_SET} for Connect Four) or a "
+                             "JSON file in their layout")
     parser.add_argument("--eval-positions", type=non_negative_int,
                         help="how many positions of --eval-set are scored (0: none)")
     parser.add_argument("--eval-simulations", type=positive_int, help="simulations of the with-search evaluation")
@@ -157,7 +158,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
     fixed, game = {}, args.game
     if args.init is not None:
         from nets import load_checkpoint
-        from selfplay.loop import init_checkpoint
+        from selfplay.run_dir import init_checkpoint
 
         checkpoint = load_checkpoint(init_checkpoint(args.init))
         game = game or checkpoint.game
@@ -175,7 +176,7 @@ def pretrain_config_from_args(args: argparse.Namespace) -> tuple[PretrainRunConf
 
 
 def run_train(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.run_dir import RunLock
+    from selfplay.run_lock import RunLock
 
     import torch
 
@@ -186,7 +187,7 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def _train_locked(args: argparse.Namespace, console: Console, requested: RunConfig, changed: bool) -> int:
-    from selfplay.loop import resolve_run_config
+    from selfplay.run_dir import resolve_run_config
 
     config = resolve_run_config(args.run_dir, requested, changed, args.device)
     backend = None
@@ -276,7 +277,7 @@ def optimal_text(row: dict) -> str:
 def run_pretrain(args: argparse.Namespace, console: Console) -> int:
     import torch
 
-    from selfplay.run_dir import RunLock
+    from selfplay.run_lock import RunLock
 
     if args.games < 2:
         raise ValueError("--games must be at least 2 (one to train on, one to validate)")
@@ -288,7 +289,7 @@ def run_pretrain(args: argparse.Namespace, console: Console) -> int:
 
 def _pretrain_locked(args: argparse.Namespace, console: Console, requested: PretrainRunConfig,
                      changed: bool) -> int:
-    from selfplay.loop import read_metrics, resolve_run_config
+    from selfplay.run_dir import read_metrics, resolve_run_config
     from selfplay.pretrain import PretrainRun, load_expert_data
 
     config = resolve_run_config(args.run_dir, requested, changed, args.device)
@@ -379,8 +380,8 @@ ACTOR_KEY = re.compile(r"^actor(\d+)_games$")
 
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
-    from selfplay.loop import RunPaths, read_any_config, read_metrics
-    from selfplay.run_dir import lock_holder
+    from selfplay.run_dir import RunPaths, read_any_config, read_metrics
+    from selfplay.run_lock import lock_holder
 
     paths = RunPaths(args.run_dir)
     config = read_any_config(paths)

@@ -121,9 +121,9 @@ class CommonConfig:
     """Seeds self-play, sampling and initial weights."""
     device: str = "auto"
     """Where the network runs: auto (CUDA when present), cpu, cuda, cuda:1."""
-    eval_set: str = "L1_R2_begin_medium"
-    """The solved Connect Four set scored: one shipped with the package (engine.solved_sets)
-    or the absolute path of a JSON file in that layout."""
+    eval_set: str = ""
+    """The solved set scored: one shipped with the package (engine.solved_sets) or the absolute
+    path of a JSON file in that layout; empty: the game's own (GameSpec.eval_set), if it has one."""
     eval_positions: int = 200
     """Solved positions of eval_set scored per generation, or after pretraining (Connect Four; 0 turns it off)."""
     eval_simulations: int = 800

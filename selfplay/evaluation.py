@@ -22,25 +22,29 @@ import numpy as np
 
 import engine
 from engine.solved_sets import DEFAULT_SET, SolvedSetError, read_solved_set
+from engine.spec import GameSpec
 from mcts import BatchedSearch, MCTSConfig
+from selfplay.config import CommonConfig
 
 
 @dataclass
 class SolvedPositions:
+    spec: GameSpec
+    """The game of the positions."""
     states: np.ndarray
     """[P, S] int64."""
     optimal: np.ndarray
-    """[P, 7] bool: columns whose solved score is the best (exact judging)."""
+    """[P, A] bool: moves whose solved score is the best (exact judging)."""
     keeps_result: np.ndarray
-    """[P, 7] bool: columns whose solved result (sign of the score) is the best's (result judging)."""
+    """[P, A] bool: moves whose solved result (sign of the score) is the best's (result judging)."""
     sequences: list[str]
 
 
-def load_solved_positions(source: str = DEFAULT_SET, limit: int | None = None) -> SolvedPositions:
-    """The first ``limit`` positions of a solved set: a shipped set's name (e.g.
+def load_solved_positions(spec: GameSpec, source: str = DEFAULT_SET,
+                          limit: int | None = None) -> SolvedPositions:
+    """The first ``limit`` positions of a solved set of ``spec``'s game: a shipped set's name (e.g.
     "L1_R2_begin_medium") or the path of a JSON file in that layout (SolvedSetError otherwise)."""
     entries = read_solved_set(source)[:limit]
-    spec = engine.get_game("connect4")
     states, optimal, keeps_result = [], [], []
     for index, entry in enumerate(entries):
         try:
@@ -52,7 +56,7 @@ def load_solved_positions(source: str = DEFAULT_SET, limit: int | None = None) -
         best = scores[legal].max()
         optimal.append(legal & (scores == best))
         keeps_result.append(legal & (np.sign(scores) == np.sign(best)))
-    return SolvedPositions(np.stack(states), np.stack(optimal), np.stack(keeps_result),
+    return SolvedPositions(spec, np.stack(states), np.stack(optimal), np.stack(keeps_result),
                            [e["sequence"] for e in entries])
 
 
@@ -64,7 +68,7 @@ def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int 
     visited move of a search with that many simulations (no noise), all
     positions searched together in batches of ``batch_size``.
     """
-    spec = engine.get_game("connect4")
+    spec = positions.spec
     states = positions.states
     chosen = np.zeros(len(states), np.int64)
     if simulations == 0:
@@ -83,3 +87,24 @@ def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int 
             chosen[start:start + len(chunk)] = search.run().visit_counts.argmax(axis=1)
     rows = np.arange(len(states))
     return float(positions.optimal[rows, chosen].mean()), float(positions.keeps_result[rows, chosen].mean())
+
+
+def load_eval_positions(config: CommonConfig) -> SolvedPositions | None:
+    """The solved positions a run is scored on: ``config.eval_set``, else its game's own
+    (``GameSpec.eval_set``); None for a game without solved positions or with the evaluation
+    turned off. SolvedSetError for a set that cannot be read."""
+    spec = engine.get_game(config.game)
+    source = config.eval_set or spec.eval_set
+    if source is None or config.eval_positions == 0:
+        return None
+    return load_solved_positions(spec, source, limit=config.eval_positions)
+
+
+def solved_set_metrics(evaluator, positions: SolvedPositions, simulations: int) -> dict:
+    """Shares of optimal moves of the network alone and with ``simulations`` of search. The
+    optimal_moves_* keys judge exact scores (the older, stricter figure); optimal_result_*
+    judge only the game-theoretic result."""
+    net_exact, net_result = optimal_move_shares(evaluator, positions)
+    search_exact, search_result = optimal_move_shares(evaluator, positions, simulations=simulations)
+    return {"optimal_moves_net": net_exact, "optimal_moves_search": search_exact,
+            "optimal_result_net": net_result, "optimal_result_search": search_result}

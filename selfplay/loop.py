@@ -3,7 +3,7 @@
 A run directory holds everything a resume needs::
 
     config.json              the RunConfig (written once the run has started)
-    run.lock                 locked by the process training here (selfplay.run_dir.RunLock)
+    run.lock                 locked by the process training here (selfplay.run_lock.RunLock)
     games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
     checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
     checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
@@ -33,8 +33,6 @@ of every training batch from its expert shards (logged as ``expert_share``).
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -43,129 +41,17 @@ import numpy as np
 import torch
 
 import engine
-from engine.spec import GameSpec
 from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
-from selfplay.config import LOCATION_SETTINGS, CommonConfig, PretrainRunConfig, RunConfig
-from selfplay.evaluation import SolvedPositions, load_solved_positions, optimal_move_shares
+from selfplay.config import RunConfig
+from selfplay.evaluation import load_eval_positions, solved_set_metrics
 from selfplay.resources import check_memory
-from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, resume_checkpoint
-from selfplay.shards import expert_shard_paths, generation_prefix, read_shard, shard_paths
+from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, init_checkpoint, \
+    load_expert_positions, resume_checkpoint
+from selfplay.shards import generation_prefix, read_shard, shard_paths
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
-
-
-def read_any_config(paths: RunPaths) -> CommonConfig:
-    """The saved config of a self-play (RunConfig) or pretrain (PretrainRunConfig) run;
-    RunError names the file when it is missing or malformed."""
-    if not paths.config.exists():
-        raise RunError(f"{paths.root} is not a run directory (no config.json)")
-    try:
-        text = paths.config.read_text()
-        kind = PretrainRunConfig if set(PretrainRunConfig.SECTIONS) <= json.loads(text).keys() else RunConfig
-        return kind.from_json(text)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-        raise RunError(f"{paths.config}: unreadable run config ({error})") from None
-
-
-def read_run_config(paths: RunPaths, kind: type = RunConfig):
-    """The saved config of a run of ``kind`` (RunConfig: self-play; PretrainRunConfig); RunError
-    when there is none, it is malformed, or the directory holds the other kind of run."""
-    config = read_any_config(paths)
-    if isinstance(config, kind):
-        return config
-    if isinstance(config, PretrainRunConfig):
-        raise RunError(f"{paths.root} is a pretrain run; continue it by self-play with "
-                       f"'selfplay train --init {paths.root} --run-dir NEW_DIR'")
-    raise RunError(f"{paths.root} is a self-play run, not a pretrain run; pretrain in a new --run-dir")
-
-
-def config_differences(saved: CommonConfig, requested: CommonConfig) -> list[str]:
-    """'mcts.num_simulations: saved 100, asked 200' for each setting that differs
-    (``LOCATION_SETTINGS`` aside)."""
-    saved_values, asked_values = _flat_settings(saved), _flat_settings(requested)
-    return [f"{name}: saved {json.dumps(saved_values.get(name))}, asked {json.dumps(value)}"
-            for name, value in asked_values.items()
-            if name not in LOCATION_SETTINGS and saved_values.get(name) != value]
-
-
-def _flat_settings(config: CommonConfig) -> dict:
-    """{"seed": 0, "mcts.num_simulations": 100, ...}: every setting by its dotted name."""
-    flat = {}
-    for name, value in dataclasses.asdict(config).items():
-        if isinstance(value, dict):
-            flat.update({f"{name}.{key}": inner for key, inner in value.items()})
-        else:
-            flat[name] = value
-    return flat
-
-
-def resolve_run_config(run_dir: Path, requested: CommonConfig, overridden: bool,
-                       device: str | None = None) -> CommonConfig:
-    """The config of a new run, or the saved one of an existing run (of the same kind as ``requested``),
-    run on ``device`` when given (where a run executes is not a setting of the run).
-
-    Resuming with settings that differ from the saved ones is refused, naming each one: a run's
-    data and checkpoints only make sense under one config.
-    """
-    paths = RunPaths(Path(run_dir))
-    if not paths.config.exists():
-        return requested
-    saved = read_run_config(paths, type(requested))
-    if saved.game != requested.game:
-        raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
-    differences = config_differences(saved, requested) if overridden else []
-    if differences:
-        raise RunError(f"{run_dir} already holds a run with other settings ({'; '.join(differences)}); "
-                       "resume it without changing settings, or use a new --run-dir")
-    return saved if device is None else dataclasses.replace(saved, device=device)
-
-
-def init_checkpoint(path: Path) -> Path:
-    """The checkpoint ``--init PATH`` names: a checkpoint file, or a run directory's
-    ``checkpoints/best.pt`` (a pretrain run's best validation epoch; a gated run's best
-    network), else its ``latest.pt``. RunError when there is none."""
-    path = Path(path)
-    if path.is_dir():
-        paths = RunPaths(path)
-        for candidate in (paths.best, paths.latest):
-            if candidate.exists():
-                return candidate
-        raise RunError(f"--init {path}: the directory holds no checkpoints/best.pt or latest.pt")
-    if not path.exists():
-        raise RunError(f"--init {path}: no such run directory or checkpoint file")
-    return path
-
-
-def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
-    """Every expert position of a pretrain run directory (``games/expert-*.npz``), for --expert-mix."""
-    shards = [read_shard(path) for path in expert_shard_paths(RunPaths(Path(run_dir)).games)]
-    if not sum(shard.num_positions for shard in shards):
-        raise RunError(f"--expert-mix: {run_dir} holds no expert positions (games/expert-*.npz); "
-                       "give --init a 'selfplay pretrain' run directory")
-    for shard in shards:
-        if shard.game != spec.name:
-            raise RunError(f"--expert-mix: {shard.path} holds {shard.game} positions, not {spec.name}")
-    return Positions.of_shards(shards)
-
-
-def load_eval_positions(config: CommonConfig) -> SolvedPositions | None:
-    """The solved positions a Connect Four run is scored on (``config.eval_set``), or None for
-    another game or with the evaluation turned off; SolvedSetError for a set that cannot be read."""
-    if config.game != "connect4" or config.eval_positions == 0:
-        return None
-    return load_solved_positions(config.eval_set, limit=config.eval_positions)
-
-
-def solved_set_metrics(evaluator, positions: SolvedPositions, simulations: int) -> dict:
-    """Shares of optimal moves of the network alone and with ``simulations`` of search. The
-    optimal_moves_* keys judge exact scores (the older, stricter figure); optimal_result_*
-    judge only the game-theoretic result."""
-    net_exact, net_result = optimal_move_shares(evaluator, positions)
-    search_exact, search_result = optimal_move_shares(evaluator, positions, simulations=simulations)
-    return {"optimal_moves_net": net_exact, "optimal_moves_search": search_exact,
-            "optimal_result_net": net_result, "optimal_result_search": search_result}
 
 
 class TrainingRun:

@@ -54,9 +54,9 @@ import engine
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from selfplay.buffer import Batch, Positions, augmented_batch, encoded_batch
 from selfplay.config import PretrainRunConfig
+from selfplay.evaluation import load_eval_positions, solved_set_metrics
 from selfplay.experts import make_source
 from selfplay.experts.generate import GenerationStats, evaluation_keys, generate_expert_games
-from selfplay.loop import load_eval_positions, solved_set_metrics
 from selfplay.resources import check_memory
 from selfplay.run_dir import RunError, RunPaths, append_metrics, read_metrics, resume_checkpoint
 from selfplay.shards import Shard, expert_shard_paths, read_shard

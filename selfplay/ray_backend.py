@@ -43,7 +43,7 @@ import engine
 from nets import NetworkEvaluator, PolicyValueNet
 from selfplay.backends import PlayStats, TimeUp, play_shards
 from selfplay.config import RunConfig
-from selfplay.loop import RunError
+from selfplay.run_dir import RunError
 from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths
 
 

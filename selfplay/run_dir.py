@@ -3,12 +3,8 @@
 Shared by self-play runs (``selfplay.loop``) and pretrain runs (``selfplay.pretrain``).
 Three rules keep a run directory from being corrupted:
 
-- **One process at a time.** ``RunLock`` holds an exclusive ``fcntl.flock`` on
-  ``run.lock`` while a trainer works in the directory; a second trainer is
-  refused, naming the process that holds it. The kernel drops the lock when
-  that process ends, however it ends (kill -9 included), so a lock is never
-  stale; the file itself (which holds the last holder's PID, for messages)
-  may stay.
+- **One process at a time.** ``selfplay.run_lock.RunLock`` (its own module)
+  keeps a second trainer out while one works in the directory.
 - **Never start over on top of history.** ``resume_checkpoint`` falls back
   from a missing, empty or damaged ``latest.pt`` to the newest weights-only
   checkpoint that loads, and refuses (saying how to recover) when none does.
@@ -18,13 +14,12 @@ Three rules keep a run directory from being corrupted:
 
 from __future__ import annotations
 
+import dataclasses
 import errno
-import fcntl
 import json
 import os
 import re
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -35,6 +30,9 @@ from engine.spec import GameSpec
 from nets import load_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError, CheckpointNotFoundError, CorruptCheckpointError, \
     NotACheckpointError
+from selfplay.buffer import Positions
+from selfplay.config import LOCATION_SETTINGS, CommonConfig, PretrainRunConfig, RunConfig
+from selfplay.shards import expert_shard_paths, read_shard
 
 
 class RunError(Exception):
@@ -81,112 +79,101 @@ class RunPaths:
         return self.checkpoints / f"gen{generation:05d}.pt"
 
 
-# ---- the lock -------------------------------------------------------------------------
-
-LOCK_ATTEMPTS = 5
-"""Tries before a busy lock is reported: ``lock_holder`` (``selfplay status``) holds a
-shared lock for an instant, which must not turn a trainer away."""
-LOCK_RETRY_SECONDS = 0.1
+# ---- config.json -------------------------------------------------------------------
 
 
-class RunLock:
-    """``with RunLock(run_dir):`` the exclusive right to write in ``run_dir`` (module docstring).
-
-    Creates the directory (and ``run.lock``) when missing, and removes them again when
-    the block fails before writing anything else: a refused start leaves no trace. RunError
-    naming the holder's PID when another process holds the lock.
-    """
-
-    def __init__(self, run_dir: Path):
-        self.paths = RunPaths(Path(run_dir))
-        self._handle = None
-        self._created = False
-
-    def __enter__(self) -> "RunLock":
-        self._created = not self.paths.root.is_dir()
-        handle = None
-        while handle is None:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
-            handle = self._locked_file()
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._handle = handle
-        return self
-
-    def _locked_file(self):
-        """``run.lock``, open and locked; None when a failed start removed it (or the directory)
-        meanwhile, so the caller tries again."""
-        try:
-            # "a+": create without truncating, so a holder's PID is still there to be read.
-            handle = open(self.paths.lock, "a+")
-        except FileNotFoundError:
-            return None
-        if not _try_flock(handle, fcntl.LOCK_EX, LOCK_ATTEMPTS):
-            holder = _holder_text(handle)
-            handle.close()
-            raise RunError(f"{self.paths.root} is in use by {holder} (a 'selfplay train' or 'pretrain'); "
-                           "wait for it to finish or stop it, or use another --run-dir")
-        try:
-            current = os.stat(self.paths.lock).st_ino
-        except FileNotFoundError:
-            current = None
-        if current != os.fstat(handle.fileno()).st_ino:
-            handle.close()  # the lock of a file that is no longer run.lock protects nothing
-            return None
-        return handle
-
-    def __exit__(self, exc_type, *exc_info) -> None:
-        if self._handle is None:
-            return
-        if exc_type is not None and self._created:
-            self._remove_empty_run_dir()
-        self._handle.close()  # closing the file releases the lock
-        self._handle = None
-
-    def _remove_empty_run_dir(self) -> None:
-        """Undo the directory of a start that failed before writing anything but the lock file
-        (still holding the lock: another start that opened the file meanwhile sees the
-        inode change and takes a new one)."""
-        if os.listdir(self.paths.root) != [self.paths.lock.name]:
-            return
-        self.paths.lock.unlink()
-        try:
-            self.paths.root.rmdir()
-        except OSError:
-            pass  # another start has just put its own run.lock there
-
-
-def lock_holder(run_dir: Path) -> str | None:
-    """Who holds ``run_dir``'s lock ("process 1234"), or None when no process does. Reads only."""
-    path = RunPaths(Path(run_dir)).lock
+def read_any_config(paths: RunPaths) -> CommonConfig:
+    """The saved config of a self-play (RunConfig) or pretrain (PretrainRunConfig) run;
+    RunError names the file when it is missing or malformed."""
+    if not paths.config.exists():
+        raise RunError(f"{paths.root} is not a run directory (no config.json)")
     try:
-        handle = open(path)
-    except FileNotFoundError:
-        return None
-    with handle:
-        if _try_flock(handle, fcntl.LOCK_SH, 1):
-            return None  # closing the file below releases the probe's shared lock
-        return _holder_text(handle)
+        text = paths.config.read_text()
+        kind = PretrainRunConfig if set(PretrainRunConfig.SECTIONS) <= json.loads(text).keys() else RunConfig
+        return kind.from_json(text)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise RunError(f"{paths.config}: unreadable run config ({error})") from None
 
 
-def _try_flock(handle, mode: int, attempts: int) -> bool:
-    """Take ``mode`` on ``handle`` without blocking, trying ``attempts`` times; whether it was taken."""
-    for attempt in range(attempts):
-        try:
-            fcntl.flock(handle, mode | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if attempt + 1 < attempts:
-                time.sleep(LOCK_RETRY_SECONDS)
-    return False
+def read_run_config(paths: RunPaths, kind: type = RunConfig):
+    """The saved config of a run of ``kind`` (RunConfig: self-play; PretrainRunConfig); RunError
+    when there is none, it is malformed, or the directory holds the other kind of run."""
+    config = read_any_config(paths)
+    if isinstance(config, kind):
+        return config
+    if isinstance(config, PretrainRunConfig):
+        raise RunError(f"{paths.root} is a pretrain run; continue it by self-play with "
+                       f"'selfplay train --init {paths.root} --run-dir NEW_DIR'")
+    raise RunError(f"{paths.root} is a self-play run, not a pretrain run; pretrain in a new --run-dir")
 
 
-def _holder_text(handle) -> str:
-    handle.seek(0)
-    pid = handle.read().strip()
-    return f"process {pid}" if pid.isdigit() else "another process"
+def config_differences(saved: CommonConfig, requested: CommonConfig) -> list[str]:
+    """'mcts.num_simulations: saved 100, asked 200' for each setting that differs
+    (``LOCATION_SETTINGS`` aside)."""
+    saved_values, asked_values = _flat_settings(saved), _flat_settings(requested)
+    return [f"{name}: saved {json.dumps(saved_values.get(name))}, asked {json.dumps(value)}"
+            for name, value in asked_values.items()
+            if name not in LOCATION_SETTINGS and saved_values.get(name) != value]
+
+
+def _flat_settings(config: CommonConfig) -> dict:
+    """{"seed": 0, "mcts.num_simulations": 100, ...}: every setting by its dotted name."""
+    flat = {}
+    for name, value in dataclasses.asdict(config).items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{key}": inner for key, inner in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def resolve_run_config(run_dir: Path, requested: CommonConfig, overridden: bool,
+                       device: str | None = None) -> CommonConfig:
+    """The config of a new run, or the saved one of an existing run (of the same kind as ``requested``),
+    run on ``device`` when given (where a run executes is not a setting of the run).
+
+    Resuming with settings that differ from the saved ones is refused, naming each one: a run's
+    data and checkpoints only make sense under one config.
+    """
+    paths = RunPaths(Path(run_dir))
+    if not paths.config.exists():
+        return requested
+    saved = read_run_config(paths, type(requested))
+    if saved.game != requested.game:
+        raise RunError(f"{run_dir} is a {saved.game} run, not {requested.game}")
+    differences = config_differences(saved, requested) if overridden else []
+    if differences:
+        raise RunError(f"{run_dir} already holds a run with other settings ({'; '.join(differences)}); "
+                       "resume it without changing settings, or use a new --run-dir")
+    return saved if device is None else dataclasses.replace(saved, device=device)
+
+
+def init_checkpoint(path: Path) -> Path:
+    """The checkpoint ``--init PATH`` names: a checkpoint file, or a run directory's
+    ``checkpoints/best.pt`` (a pretrain run's best validation epoch; a gated run's best
+    network), else its ``latest.pt``. RunError when there is none."""
+    path = Path(path)
+    if path.is_dir():
+        paths = RunPaths(path)
+        for candidate in (paths.best, paths.latest):
+            if candidate.exists():
+                return candidate
+        raise RunError(f"--init {path}: the directory holds no checkpoints/best.pt or latest.pt")
+    if not path.exists():
+        raise RunError(f"--init {path}: no such run directory or checkpoint file")
+    return path
+
+
+def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
+    """Every expert position of a pretrain run directory (``games/expert-*.npz``), for --expert-mix."""
+    shards = [read_shard(path) for path in expert_shard_paths(RunPaths(Path(run_dir)).games)]
+    if not sum(shard.num_positions for shard in shards):
+        raise RunError(f"--expert-mix: {run_dir} holds no expert positions (games/expert-*.npz); "
+                       "give --init a 'selfplay pretrain' run directory")
+    for shard in shards:
+        if shard.game != spec.name:
+            raise RunError(f"--expert-mix: {shard.path} holds {shard.game} positions, not {spec.name}")
+    return Positions.of_shards(shards)
 
 
 # ---- metrics.jsonl ---------------------------------------------------------------------

@@ -14,6 +14,8 @@ from engine.solver import Solver
 from engine.solved_sets import SolvedSetError, read_solved_set, solved_set_source
 from selfplay.evaluation import load_solved_positions, optimal_move_shares
 
+C4 = engine.get_game("connect4")
+
 
 class FixedColumnEvaluator:
     """Logits that prefer one column per position (the network-alone path)."""
@@ -30,7 +32,7 @@ class FixedColumnEvaluator:
 
 
 def test_masks_follow_the_analysis():
-    positions = load_solved_positions(limit=50)
+    positions = load_solved_positions(C4, limit=50)
     entries = read_solved_set("L1_R2_begin_medium")[:50]
     # Entry 0 reads "analysis": [-4, -3, -3, -5, -5, -9, -4]: a lost position where
     # columns 2 and 3 lose slowest; every column keeps the (lost) result.
@@ -46,7 +48,7 @@ def test_masks_follow_the_analysis():
 
 
 def test_shares_of_a_fixed_player():
-    positions = load_solved_positions(limit=40)
+    positions = load_solved_positions(C4, limit=40)
     solver = Solver()
     best = np.array([solver.best_actions(state)[0] for state in positions.states])
     assert optimal_move_shares(FixedColumnEvaluator(best), positions) == (1.0, 1.0)
@@ -71,8 +73,8 @@ def test_a_file_in_the_layout_stands_in_for_a_shipped_set(tmp_path):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(entries))
     assert solved_set_source(str(path)) == str(path.resolve())
-    mine = load_solved_positions(str(path))
-    shipped = load_solved_positions("L3_R1_end_easy", limit=5)
+    mine = load_solved_positions(C4, str(path))
+    shipped = load_solved_positions(C4, "L3_R1_end_easy", limit=5)
     assert np.array_equal(mine.states, shipped.states) and np.array_equal(mine.optimal, shipped.optimal)
 
 
@@ -87,7 +89,7 @@ def test_a_broken_set_file_is_a_clear_error(tmp_path, content, message):
     path = tmp_path / "broken.json"
     path.write_text(content)
     with pytest.raises(SolvedSetError, match=message):
-        load_solved_positions(str(path))
+        load_solved_positions(C4, str(path))
 
 
 def test_unknown_sets_are_refused_by_name():

@@ -29,7 +29,8 @@ from selfplay.experts import ExpertGame, canonical_key
 from selfplay.experts import generate as generate_module
 from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
 from selfplay.experts.solver import SolverSource, policy_target
-from selfplay.loop import TrainingRun, read_metrics
+from selfplay.loop import TrainingRun
+from selfplay.run_dir import read_metrics
 from selfplay.pretrain import PretrainRun, load_expert_data
 from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, write_shard
 from selfplay.trainer import validation_metrics

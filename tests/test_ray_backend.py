@@ -25,7 +25,8 @@ import pytest
 from nets import load_checkpoint
 from selfplay.cli import main as selfplay_main
 from selfplay.config import RunConfig, preset
-from selfplay.loop import TrainingRun, read_metrics
+from selfplay.loop import TrainingRun
+from selfplay.run_dir import read_metrics
 from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths
 from tests import netns
 

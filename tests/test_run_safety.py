@@ -27,7 +27,8 @@ from arena.players import make_player
 from arena.records import read_games
 from nets import load_checkpoint
 from selfplay.cli import main
-from selfplay.run_dir import RunError, RunLock, RunPaths, read_metrics
+from selfplay.run_dir import RunError, RunPaths, read_metrics
+from selfplay.run_lock import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--game", "tictactoe", "--num-simulations", "8", "--games-per-generation", "16", "--games-in-parallel", "16",

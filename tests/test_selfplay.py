@@ -20,7 +20,8 @@ from mcts import BatchedSearch, MCTSConfig
 from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint
 from selfplay.buffer import ReplayBuffer, WindowConfig
 from selfplay.config import RunConfig, preset
-from selfplay.loop import RunPaths, TrainingRun, read_metrics
+from selfplay.loop import TrainingRun
+from selfplay.run_dir import RunPaths, read_metrics
 from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
 
 TTT = engine.get_game("tictactoe")

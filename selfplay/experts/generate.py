@@ -80,7 +80,7 @@ def evaluation_keys(spec: GameSpec, extra_set: str | None = None) -> frozenset[b
         return frozenset()
     keys = set()
     for name in dict.fromkeys([*SET_NAMES, *([extra_set] if extra_set else [])]):
-        positions = load_solved_positions(name)
+        positions = load_solved_positions(spec, name)
         keys.update(canonical_key(spec, state)[0] for state in positions.states)
     return frozenset(keys)
 
