@@ -65,8 +65,3 @@ def solver_for(spec: GameSpec):
     if spec.name == "tictactoe":
         return TicTacToeSolver(spec)
     raise ValueError(f"no exact solver for {spec.name}; there is one for connect4 and tictactoe")
-
-
-def best_score(scores: list[int | None]) -> int:
-    """The largest score of an ``analyze`` answer (the position's own score)."""
-    return max(s for s in scores if s is not None)

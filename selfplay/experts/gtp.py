@@ -53,7 +53,7 @@ from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPError, GTPFailure
 from arena.records import APPLICATION
 from arena.specs import parse_player_spec
 from engine import go
-from engine.positions import legal_actions, play_action
+from engine.positions import play_action, random_moves
 from engine.sgf import SGFGame, moves_from_actions, sgf_bytes, today
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from selfplay.config import ExpertConfig
@@ -115,19 +115,13 @@ class GTPSource:
         started = time.perf_counter()
         spec = self.spec
         rng = np.random.default_rng([self.seed, index])
-        opening = int(rng.integers(self.config.opening_min, self.config.opening_max + 1))
-        self._send("clear_board")
-        state = spec.initial_state()
-        actions: list[int] = []
-        while len(actions) < opening:
-            points = legal_actions(spec, state)[:-1]  # pass, the last action, is always legal: left out
-            if not len(points):
-                break
-            action = int(rng.choice(points))
-            self._send(f"play {COLOUR_NAMES[go.side_to_move(state)]} {spec.format_move(action)}")
-            state = play_action(spec, state, action)
-            actions.append(action)
+        pass_action = spec.num_actions - 1  # left out of the opening
+        actions, state = random_moves(spec, int(rng.integers(self.config.opening_min, self.config.opening_max + 1)),
+                                      rng, exclude=pass_action)
         opening = len(actions)
+        self._send("clear_board")
+        for ply, action in enumerate(actions):  # black (the first player) on even plies
+            self._send(f"play {COLOUR_NAMES[go.BLACK if ply % 2 == 0 else go.WHITE]} {spec.format_move(action)}")
         states: list[np.ndarray] = []
         resigned = None
         while spec.status(state) == ONGOING:
