@@ -27,7 +27,7 @@ from rich.table import Table
 import engine
 from arena.console import command_console, progress_display
 from arena.elo import Ratings, elo_estimate
-from arena.gtp_client import GTPError
+from engine.gtp_client import GTPError
 from arena.players import Player, QuitGame, make_player
 from arena.shipped import shipped_network
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec

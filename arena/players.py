@@ -26,9 +26,11 @@ from typing import Callable
 import numpy as np
 
 from arena.board import board_text
-from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPEngineNotFound, GTPFailure
 from arena.records import RESIGNED
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
+from engine import go_positions
+from engine.go_positions import COLOUR_NAMES
+from engine.gtp_client import GTPClient, GTPEngineNotFound, GTPFailure
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
@@ -322,7 +324,6 @@ class GTPPlayer(Player):
         if go.size_from_name(spec.name) is None:
             raise PlayerSpecError(f"GTP players need a Go game (go9, go13, go19), not {spec.name}: {name}")
         super().__init__(spec, name)
-        self.go = go
         try:
             self.client = GTPClient(command)
         except GTPEngineNotFound as error:
@@ -340,7 +341,7 @@ class GTPPlayer(Player):
             endings[b] = self._follow(state, history)
             if endings[b] is not None:
                 continue
-            colour = COLOUR_NAMES[self.go.side_to_move(state)]
+            colour = COLOUR_NAMES[go_positions.side_to_move(state)]
             answer = self.client.send(f"genmove {colour}")
             if answer.lower() == "resign":
                 endings[b] = RESIGNED
@@ -359,7 +360,7 @@ class GTPPlayer(Player):
         sent = self._sent
         if sent is None or history[:len(sent)] != sent:
             size = self.spec.board_shape[0]
-            for command in (f"boardsize {size}", "clear_board", f"komi {self.go.komi(state):g}"):
+            for command in (f"boardsize {size}", "clear_board", f"komi {go_positions.komi(state):g}"):
                 self.client.send(command)
             sent = []
         self._sent = None  # unknown until every move is through
