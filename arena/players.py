@@ -46,6 +46,43 @@ class QuitGame(Exception):
         self.reason = reason
 
 
+QUIT_WORDS = ("quit", "q", "exit", "resign")
+"""What a human types to stop playing (any case), at every prompt of the arena."""
+END_OF_INPUT = "end of input"
+"""QuitGame's reason when the input ends (piped stdin), which counts as quitting."""
+
+
+def read_human_move(spec: GameSpec, position: Callable[[], np.ndarray], read_line: Callable[[str], str],
+                    console, prompt: str, commands: dict[str, Callable[[], None]] | None = None) -> int:
+    """Read lines until one is a legal move of ``position()`` [S]; returns its action.
+
+    Empty lines are skipped; a quit word (QUIT_WORDS) or the end of input raises QuitGame; a
+    word of ``commands`` (lower case) runs its action and the loop reads on, asking
+    ``position()`` again (``arena play``'s undo changes it); a bad move is refused with the
+    engine's reason and asked again.
+    """
+    commands = commands or {}
+    while True:
+        try:
+            text = read_line(prompt).strip()
+        except EOFError:
+            raise QuitGame(END_OF_INPUT) from None
+        word = text.lower()
+        if not word:
+            continue
+        if word in QUIT_WORDS:
+            raise QuitGame()
+        if word in commands:
+            commands[word]()
+            continue
+        try:
+            play_move(spec, position(), text)
+        except IllegalMoveError as error:
+            console.print(f"[red]{error}[/]; try again")
+            continue
+        return spec.parse_move(text)
+
+
 class AnalysisUnavailable(Exception):
     """The player has no view of the moves to give (random and human players)."""
 
@@ -287,20 +324,8 @@ class HumanPlayer(Player):
         for b, state in enumerate(states):
             self.console.print()
             self.console.print(board_text(self.spec, state))
-            while True:
-                try:
-                    text = self.read_line("your move (or quit): ").strip()
-                except EOFError:
-                    raise QuitGame("end of input") from None
-                if text.lower() in ("quit", "q", "exit"):
-                    raise QuitGame()
-                try:
-                    play_move(self.spec, state, text)
-                except IllegalMoveError as error:
-                    self.console.print(f"[red]{error}[/]; try again")
-                    continue
-                actions[b] = self.spec.parse_move(text)
-                break
+            actions[b] = read_human_move(self.spec, lambda: state, self.read_line, self.console,
+                                         "your move (or quit): ")
         return Decisions(actions, np.full(len(states), np.nan, np.float32))
 
 
