@@ -126,8 +126,9 @@ def sgf_game(record: GameRecord, spec: GameSpec) -> SGFGame:
     """A finished Go game of a match as an SGF record (black = the first player; komi that of the
     game's initial position)."""
     size = spec.board_shape[0]
-    game = SGFGame(board_size=size, komi=go_positions.komi(spec.initial_state()), moves=moves_from_actions(record.moves, size),
-                   black=record.first, white=record.second, date=today(), application=APPLICATION)
+    game = SGFGame(board_size=size, komi=go_positions.komi(spec.initial_state()),
+                   moves=moves_from_actions(record.moves, size), black=record.first, white=record.second,
+                   date=today(), application=APPLICATION)
     if record.ending is None:
         result = go_positions.score_text(replay(game).final)
     else:

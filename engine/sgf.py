@@ -16,11 +16,11 @@ Conventions (those of sgfmill and GTP):
   are dropped.
 
 Reading never raises on a bad game: ``parse_sgf`` returns an ``SGFError`` with
-one of SKIP_REASONS for every game it cannot use. A game is used when it is Go (GM 1) on a square board that our engine plays
-(``engine.go``: 5x5 to 19x19), its only setup stones are AB/AW in the root, its moves
-alternate colours, and every move replays legally on our engine (ko by
-positional superko, no suicide); a two-pass end followed by more moves counts
-as "moves after the end".
+one of SKIP_REASONS for every game it cannot use. A game is used when it is Go
+(GM 1) on a square board that our engine plays (``engine.go``: 5x5 to 19x19),
+its only setup stones are AB/AW in the root, its moves alternate colours, and
+every move replays legally on our engine (ko by positional superko, no
+suicide); a two-pass end followed by more moves counts as "moves after the end".
 """
 
 from __future__ import annotations
