@@ -26,12 +26,12 @@ from rich.table import Table
 import engine
 from arena.console import command_console, progress_display
 from arena.elo import Ratings, elo_estimate
-from engine.gtp_client import GTPError
 from arena.outputs import check_writable, os_error_text
 from arena.players import Player, QuitGame, make_player
 from arena.shipped import shipped_network
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
 from engine import go
+from engine.gtp_client import GTPError
 
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (Connect Four) | "
                "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.gtp_client import find_gnugo
 from engine import go, go_positions
+from engine.gtp_client import find_gnugo
 from engine.sgf import action_to_point, read_sgf, replay
 from selfplay import cli
 from selfplay.config import ExpertConfig

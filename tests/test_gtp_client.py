@@ -14,13 +14,13 @@ import pytest
 
 import engine
 from arena.cli import main
-from engine.gtp_client import (GTPClient, GTPEngineClosed, GTPEngineDied, GTPEngineNotFound, GTPFailure,
-                              GTPProtocolError, GTPTimeout, find_gnugo)
 from arena.match import play_match
 from arena.players import Decisions, GTPPlayer, Player, make_player
 from arena.records import read_games
 from arena.specs import PlayerSpecError
 from engine import go, go_positions
+from engine.gtp_client import (GTPClient, GTPEngineClosed, GTPEngineDied, GTPEngineNotFound, GTPFailure,
+                               GTPProtocolError, GTPTimeout, find_gnugo)
 from engine.sgf import read_sgf, replay
 
 GNUGO = find_gnugo()

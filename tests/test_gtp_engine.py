@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.gtp_client import find_gnugo
 from arena.gtp_engine import GameClock, GTPCommandError, GTPEngine, TimedSearch, search_factory
 from engine import go, go_positions
+from engine.gtp_client import find_gnugo
 from engine.sgf import read_sgf, replay
 from engine.spec import ONGOING
 from mcts import MCTSConfig

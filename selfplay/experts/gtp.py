@@ -49,11 +49,11 @@ import time
 
 import numpy as np
 
-from engine.gtp_client import GTPClient, GTPError, GTPFailure
 from arena.records import APPLICATION
 from arena.specs import parse_player_spec
 from engine import go, go_positions
 from engine.go_positions import COLOUR_NAMES
+from engine.gtp_client import GTPClient, GTPError, GTPFailure
 from engine.positions import play_action, random_moves
 from engine.sgf import SGFGame, moves_from_actions, sgf_bytes, today
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
