@@ -22,7 +22,6 @@ import numba
 import numpy as np
 
 import engine
-from engine.batch import count_legal, kth_legal
 from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 
@@ -97,9 +96,20 @@ def _make_playout_kernel(search_mask, play_into, status, num_actions, state_size
                 sign = 1.0  # +1 while the side to move at the leaf is to move
                 while status(current) == ONGOING:
                     search_mask(current, mask)
+                    count = 0
+                    for a in range(num_actions):
+                        count += mask[a]
                     key = splitmix64(key)
-                    k = int((key >> np.uint64(11)) % np.uint64(count_legal(mask)))
-                    play_into(current, kth_legal(mask, k), following)
+                    k = int((key >> np.uint64(11)) % np.uint64(count))
+                    # The k-th legal move by a loop that stops there, not engine.batch.kth_legal's
+                    # branch-free full scan (faster in sample_legal's batch loop): here the scan
+                    # measured 20% fewer Connect Four playouts per second (2.0 M against 1.6 M).
+                    for a in range(num_actions):
+                        if mask[a]:
+                            if k == 0:
+                                play_into(current, a, following)
+                                break
+                            k -= 1
                     current, following = following, current  # no copy: swap the buffers
                     sign = -sign
                 total += sign * status(current)
