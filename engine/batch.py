@@ -66,33 +66,6 @@ def make_batch_kernels(legal_mask, search_mask, play_into, status, encode, game:
 
 
 @numba.njit(cache=True)
-def count_legal(mask):
-    """The number of legal actions of one mask [A] bool."""
-    count = 0
-    for a in range(mask.shape[0]):
-        count += mask[a]
-    return count
-
-
-@numba.njit(cache=True)
-def kth_legal(mask, k):
-    """The ``k``-th legal action (from 0) of one mask [A] bool; -1 when it has k or fewer.
-
-    The k-th legal action is the one with exactly k legal actions before it. A
-    full scan with a conditional select, rather than a loop that breaks at a
-    random place, compiles without unpredictable branches: about 1.7x the
-    random playouts per second at Connect Four.
-    """
-    chosen = -1
-    seen = 0
-    for a in range(mask.shape[0]):
-        legal = mask[a]
-        chosen = a if legal and seen == k else chosen
-        seen += legal
-    return chosen
-
-
-@numba.njit(cache=True)
 def sample_legal(legal_masks, uniforms, out):
     """Pick one legal action per row, uniformly at random.
 
@@ -100,5 +73,20 @@ def sample_legal(legal_masks, uniforms, out):
     random numbers, so that results are reproducible), out [B] int64. A row
     with no legal action gets -1.
     """
+    num_actions = legal_masks.shape[1]
     for b in range(legal_masks.shape[0]):
-        out[b] = kth_legal(legal_masks[b], int(uniforms[b] * count_legal(legal_masks[b])))
+        count = 0
+        for a in range(num_actions):
+            count += legal_masks[b, a]
+        k = int(uniforms[b] * count)
+        # The k-th legal action is the one with exactly k legal actions before
+        # it. A full scan with a conditional select, rather than a loop that
+        # breaks at a random place, compiles without unpredictable branches:
+        # about 1.7x the random playouts per second at Connect Four.
+        chosen = -1
+        seen = 0
+        for a in range(num_actions):
+            legal = legal_masks[b, a]
+            chosen = a if legal and seen == k else chosen
+            seen += legal
+        out[b] = chosen

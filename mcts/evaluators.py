@@ -101,9 +101,9 @@ def _make_playout_kernel(search_mask, play_into, status, num_actions, state_size
                         count += mask[a]
                     key = splitmix64(key)
                     k = int((key >> np.uint64(11)) % np.uint64(count))
-                    # The k-th legal move by a loop that stops there, not engine.batch.kth_legal's
-                    # branch-free full scan (faster in sample_legal's batch loop): here the scan
-                    # measured 20% fewer Connect Four playouts per second (2.0 M against 1.6 M).
+                    # The k-th legal move by a loop that stops there, not engine.batch.sample_legal's
+                    # branch-free full scan (faster in its batch loop): a shared numba helper with the
+                    # scan measured 20% fewer Connect Four playouts per second here (1.6 M against 2.0 M).
                     for a in range(num_actions):
                         if mask[a]:
                             if k == 0:
