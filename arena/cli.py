@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -27,10 +26,11 @@ from rich.table import Table
 import engine
 from arena.console import command_console, progress_display
 from arena.elo import Ratings, elo_estimate
-from arena.gtp_client import GTPError
+from arena.outputs import check_writable, os_error_text
 from arena.players import Player, QuitGame, make_player
 from arena.shipped import shipped_network
 from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
+from engine.gtp_client import GTPError
 
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (Connect Four) | "
                "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "
@@ -180,52 +180,6 @@ def _check_counts(args) -> None:
         raise ArenaError("--parallel must be at least 1")
 
 
-def _check_writable(path: Path | None, flag: str, folder: bool = False) -> None:
-    """Fail now (ArenaError) unless ``path`` can be written (a file, or files in a ``folder``), so no
-    games are played for results that cannot be saved. Tried for real (root passes every permission
-    check): missing folders are made, the file (a probe in a folder) opened for appending, and
-    whatever this made is removed again."""
-    if path is None:
-        return
-    path = Path(path)
-    if path.exists() and path.is_dir() != folder:
-        raise ArenaError(f"{flag} {path}: {'is not a directory' if folder else 'is a directory'}")
-    probe = path / ".arena-write-probe" if folder else path
-    made: list[Path] = []
-    try:
-        missing = [parent for parent in probe.parents if not parent.exists()]
-        for folder_made in reversed(missing):
-            folder_made.mkdir()
-            made.append(folder_made)
-        existed = probe.exists()
-        with probe.open("a", encoding="utf-8"):
-            pass
-        if not existed:
-            probe.unlink()
-    except OSError as error:
-        raise ArenaError(f"{flag} {path}: cannot be written ({_os_error_reason(error)})") from None
-    finally:
-        for folder_made in reversed(made):
-            try:
-                folder_made.rmdir()
-            except OSError:
-                pass
-
-
-def _os_error_reason(error: OSError) -> str:
-    """An OSError's reason without its errno number, e.g. 'No such file or directory'."""
-    return error.strerror or str(error) or type(error).__name__
-
-
-def _os_error_text(error: OSError) -> str:
-    """One line for an OSError: 'PATH: reason' when it names a file."""
-    reason = _os_error_reason(error)
-    if error.filename is None:
-        return reason
-    names = [os.fsdecode(error.filename)] + ([os.fsdecode(error.filename2)] if error.filename2 is not None else [])
-    return f"{' -> '.join(names)}: {reason}"
-
-
 def _ratings_table(title: str, ratings: Ratings, labels: dict[str, str] | None = None) -> Table:
     table = Table(title=title)
     for name, justify in (("#", "right"), ("player", "left"), ("Elo", "right"), ("95%", "right"),
@@ -247,10 +201,10 @@ def run_match(args, console: Console) -> int:
 
     spec = engine.get_game(args.game)
     _check_counts(args)
-    _check_writable(args.out, "--out")
+    check_writable(args.out, "--out")
     if args.sgf is not None and spec.gtp_size is None:
         raise ArenaError(f"--sgf saves Go games; {spec.name} is not Go")
-    _check_writable(args.sgf, "--sgf", folder=True)
+    check_writable(args.sgf, "--sgf", folder=True)
     sprt = None
     if args.sprt is not None:
         elo0, elo1 = parse_bounds(args.sprt)
@@ -300,7 +254,7 @@ def run_tournament(args, console: Console) -> int:
     if args.anchor is not None and args.anchor not in args.players:
         raise ArenaError(f"--anchor {args.anchor!r} is not one of the players")
     for path, flag in ((args.out, "--out"), (args.csv, "--csv"), (args.json, "--json")):
-        _check_writable(path, flag)
+        check_writable(path, flag)
     players = _players(args.players, spec, args, console)
     pairs = round_robin_pairs(len(players))
     result = _play_pairs(console, spec, players, pairs, args, anchor=args.anchor)
@@ -344,7 +298,7 @@ def run_ladder(args, console: Console) -> int:
     out_dir = args.run_dir / "ladder"
     csv_path, json_path = args.csv or out_dir / "ratings.csv", args.json or out_dir / "ratings.json"
     for path, flag in ((args.out, "--out"), (csv_path, "--csv"), (json_path, "--json"), (args.png, "--png")):
-        _check_writable(path, flag)
+        check_writable(path, flag)
     net_specs = [f"net:{path},sims={args.sims}" for _, path in checkpoints]
     players = _players(net_specs + list(args.anchors), spec, args, console)
     labels = {player.name: f"gen{generation:05d}" for (generation, _), player in zip(checkpoints, players)}
@@ -388,7 +342,7 @@ def run_play(args, console: Console) -> int:
         if parsed.kind == "mcts" and args.sims < 1:
             raise ArenaError("pure MCTS needs at least one simulation")
         parsed = parsed.with_option("sims", args.sims)
-    _check_writable(args.out, "--out")
+    check_writable(args.out, "--out")
     _set_threads([parsed], args.threads)
     try:
         bot = make_player(parsed, spec, seed=args.seed)
@@ -489,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
                 or _is_checkpoint_error(error):
             message = str(error)
         elif isinstance(error, OSError):  # an unwritable --out, --csv, --json or --png; a full disk
-            message = _os_error_text(error)
+            message = os_error_text(error)
         else:
             raise
         print(f"arena: error: {message}", file=sys.stderr)

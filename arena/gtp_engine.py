@@ -26,7 +26,7 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from engine import go
+from engine import go, go_positions
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig
 from mcts.evaluators import RolloutEvaluator
@@ -134,7 +134,7 @@ class GTPEngine:
             "genmove": self._genmove,
             "undo": self._undo,
             "showboard": lambda args: "\n" + self.spec.render(self.state),
-            "final_score": lambda args: go.score_text(self.state),
+            "final_score": lambda args: go_positions.score_text(self.state),
             "time_settings": self._time_settings,
             "time_left": self._time_left,
         }
@@ -193,7 +193,7 @@ class GTPEngine:
     def _komi(self, args: list[str]) -> str:
         try:
             komi = float(args[0])
-            self.history = [go.set_komi(state, komi) for state in self.history]
+            self.history = [go_positions.set_komi(state, komi) for state in self.history]
         except (IndexError, ValueError):
             raise GTPCommandError("syntax error") from None
         self.komi = komi
@@ -212,8 +212,8 @@ class GTPEngine:
             if action == self.spec.num_actions - 1:  # a pass after the game ended changes nothing
                 return ""
             raise GTPCommandError("illegal move")
-        if go.side_to_move(state) != colour:
-            state = go.with_side_to_move(state, colour)
+        if go_positions.side_to_move(state) != colour:
+            state = go_positions.with_side_to_move(state, colour)
         legal = np.zeros(self.spec.num_actions, np.bool_)
         self.spec.legal_mask(state, legal)
         if not legal[action]:
@@ -228,8 +228,8 @@ class GTPEngine:
         state = self.state
         if self.spec.status(state) != ONGOING:
             return "pass"
-        if go.side_to_move(state) != colour:
-            state = go.with_side_to_move(state, colour)
+        if go_positions.side_to_move(state) != colour:
+            state = go_positions.with_side_to_move(state, colour)
         points = self.size * self.size
         moves_to_play = max(points // 2 - len(self.history) // 2, 10)
         seconds = self.clock.move_seconds(colour, moves_to_play)
@@ -238,7 +238,7 @@ class GTPEngine:
         vertex = go.format_vertex(action, self.size)
         resign = value < self.resign_threshold
         if self.log is not None:
-            print(f"{'resign' if resign else vertex}: value {value:+.3f} for {go.COLOUR_NAMES[colour]}, "
+            print(f"{'resign' if resign else vertex}: value {value:+.3f} for {go_positions.COLOUR_NAMES[colour]}, "
                   f"{simulations} simulations in {time.monotonic() - started:.2f} s", file=self.log, flush=True)
         if resign:
             return "resign"
@@ -276,7 +276,7 @@ class GTPEngine:
         self._new_game()
 
     def _new_game(self) -> str:
-        self.history = [go.set_komi(self.spec.initial_state(), self.komi)]
+        self.history = [go_positions.set_komi(self.spec.initial_state(), self.komi)]
         return ""
 
     def _push(self, state: np.ndarray, action: int) -> None:

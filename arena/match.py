@@ -31,7 +31,7 @@ import numpy as np
 from arena.elo import EloEstimate, count_result, elo_estimate
 from arena.players import Player
 from arena.records import GameLog, GameRecord, SGFFolder
-from engine.positions import legal_actions
+from engine.positions import random_opening
 from engine.spec import ONGOING, GameSpec
 
 
@@ -68,24 +68,6 @@ class MatchResult:
     def count(self, record: GameRecord) -> None:
         self.games.append(record)
         count_result(self, record.result_for_a)
-
-
-def random_opening(spec: GameSpec, plies: int, rng: np.random.Generator, attempts: int = 1000) -> list[int]:
-    """``plies`` uniformly random legal moves after which the game is still on."""
-    for _ in range(attempts):
-        state = spec.initial_state()
-        moves: list[int] = []
-        for _ in range(plies):
-            action = int(rng.choice(legal_actions(spec, state)))
-            following = np.empty_like(state)
-            spec.play_into(state, action, following)
-            state = following
-            moves.append(action)
-            if spec.status(state) != ONGOING:
-                break
-        else:
-            return moves
-    raise ValueError(f"no random opening of {plies} plies leaves a {spec.name} game going; use fewer plies")
 
 
 def opening_for_pair(spec: GameSpec, plies: int, seed: int, pair: int) -> list[int]:

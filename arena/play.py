@@ -3,8 +3,10 @@
 The loop reads one line per human turn. Besides a move in the game's notation
 it understands ``undo`` (take back your last move and the bot's reply),
 ``hint`` (the bot searches your position: share and win probability of every
-move), ``help`` and ``quit``. A bad move is refused with the engine's reason
-and asked again. End of input (piped stdin) quits like ``quit``.
+move), ``help`` and ``quit`` (or another of ``arena.players.QUIT_WORDS``). A
+bad move is refused with the engine's reason and asked again. End of input
+(piped stdin) quits like ``quit``. The prompt is ``arena.players.read_human_move``,
+which a human player of ``arena match`` answers too.
 
 Win probabilities are expected scores: (1 + value) / 2, a draw counting half.
 """
@@ -18,20 +20,14 @@ from typing import Callable
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from arena.board import board_text, mark_of_player
-from arena.players import AnalysisUnavailable, Player, win_probability
+from arena.players import END_OF_INPUT, AnalysisUnavailable, Player, QuitGame, read_human_move, win_probability
 from arena.records import GameLog, GameRecord
-from engine.positions import play_move
-from engine.spec import ONGOING, GameSpec, IllegalMoveError
+from engine.spec import ONGOING, GameSpec
 
-QUIT_WORDS = ("quit", "q", "exit", "resign")
 HELP_WORDS = ("help", "?")
-LONGEST_LINE = 64
-"""Longer input lines are refused unread: no move or command is that long, and parsing a
-line of thousands of digits fails in ways no parser foresaw."""
 
 
 @dataclass
@@ -136,41 +132,26 @@ def _draw(console: Console, game: _Game, human_first: bool) -> None:
 
 def _human_turn(console: Console, read_line, spec: GameSpec, game: _Game, bot: Player) -> str:
     """Read lines until a move is played ('move') or the human quits ('quit')."""
-    while True:
-        try:
-            text = read_line("your move: ").strip()
-        except EOFError:
+    commands = {word: lambda: console.print(_help_text(spec)) for word in HELP_WORDS}
+    commands["undo"] = lambda: _undo(console, game)
+    commands["hint"] = lambda: _hint(console, spec, game.state, bot)
+    try:
+        action = read_human_move(spec, lambda: game.state, read_line, console, "your move: ", commands)
+    except QuitGame as quit_game:
+        if quit_game.reason == END_OF_INPUT:
             console.print("\nend of input")
-            return "quit"
-        word = text.lower()
-        if not word:
-            continue
-        if word in QUIT_WORDS:
-            return "quit"
-        if word in HELP_WORDS:
-            console.print(_help_text(spec))
-            continue
-        if word == "undo":
-            taken = game.undo()
-            if not taken:
-                console.print("[yellow]nothing to undo[/]: you have not moved yet")
-                continue
-            console.print(f"took back {taken} move{'s' if taken > 1 else ''}")
-            _draw(console, game, game.human_first)
-            continue
-        if word == "hint":
-            _hint(console, spec, game.state, bot)
-            continue
-        if len(text) > LONGEST_LINE:
-            console.print(f"[red]that is not a move: {len(text):,} characters[/]; try again")
-            continue
-        try:
-            play_move(spec, game.state, text)
-        except (IllegalMoveError, ValueError) as error:  # ValueError: text no parser foresaw
-            console.print(f"[red]{escape(str(error))}[/]; try again")
-            continue
-        game.play(spec.parse_move(text))
-        return "move"
+        return "quit"
+    game.play(action)
+    return "move"
+
+
+def _undo(console: Console, game: _Game) -> None:
+    taken = game.undo()
+    if not taken:
+        console.print("[yellow]nothing to undo[/]: you have not moved yet")
+        return
+    console.print(f"took back {taken} move{'s' if taken > 1 else ''}")
+    _draw(console, game, game.human_first)
 
 
 def _bot_turn(console: Console, game: _Game, bot: Player) -> None:

@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from rich.markup import escape
 
 from arena.board import board_text
-from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPEngineNotFound, GTPFailure
 from arena.records import RESIGNED
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
+from engine import go_positions
 from engine.exact import solver_for
+from engine.go_positions import COLOUR_NAMES
+from engine.gtp_client import GTPClient, GTPEngineNotFound, GTPFailure
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
@@ -43,6 +46,50 @@ class QuitGame(Exception):
     def __init__(self, reason: str = "the human player quit"):
         super().__init__(reason)
         self.reason = reason
+
+
+QUIT_WORDS = ("quit", "q", "exit", "resign")
+"""What a human types to stop playing (any case), at every prompt of the arena."""
+END_OF_INPUT = "end of input"
+"""QuitGame's reason when the input ends (piped stdin), which counts as quitting."""
+
+
+LONGEST_MOVE_LINE = 64
+"""Longer lines are refused unread: every game's moves are a few characters."""
+
+
+def read_human_move(spec: GameSpec, position: Callable[[], np.ndarray], read_line: Callable[[str], str],
+                    console, prompt: str, commands: dict[str, Callable[[], None]] | None = None) -> int:
+    """Read lines until one is a legal move of ``position()`` [S]; returns its action.
+
+    Empty lines are skipped; a quit word (QUIT_WORDS) or the end of input raises QuitGame; a
+    word of ``commands`` (lower case) runs its action and the loop reads on, asking
+    ``position()`` again (``arena play``'s undo changes it); a bad move is refused with the
+    engine's reason and asked again.
+    """
+    commands = commands or {}
+    while True:
+        try:
+            text = read_line(prompt).strip()
+        except EOFError:
+            raise QuitGame(END_OF_INPUT) from None
+        word = text.lower()
+        if not word:
+            continue
+        if word in QUIT_WORDS:
+            raise QuitGame()
+        if word in commands:
+            commands[word]()
+            continue
+        if len(text) > LONGEST_MOVE_LINE:  # no move is this long; parsing it could be slow or fail oddly
+            console.print(f"[red]that is not a move: {len(text):,} characters[/]; try again")
+            continue
+        try:
+            play_move(spec, position(), text)
+        except ValueError as error:  # IllegalMoveError, and any text no parser foresaw
+            console.print(f"[red]{escape(str(error))}[/]; try again")
+            continue
+        return spec.parse_move(text)
 
 
 class AnalysisUnavailable(Exception):
@@ -286,20 +333,8 @@ class HumanPlayer(Player):
         for b, state in enumerate(states):
             self.console.print()
             self.console.print(board_text(self.spec, state))
-            while True:
-                try:
-                    text = self.read_line("your move (or quit): ").strip()
-                except EOFError:
-                    raise QuitGame("end of input") from None
-                if text.lower() in ("quit", "q", "exit"):
-                    raise QuitGame()
-                try:
-                    play_move(self.spec, state, text)
-                except IllegalMoveError as error:
-                    self.console.print(f"[red]{error}[/]; try again")
-                    continue
-                actions[b] = self.spec.parse_move(text)
-                break
+            actions[b] = read_human_move(self.spec, lambda: state, self.read_line, self.console,
+                                         "your move (or quit): ")
         return Decisions(actions, np.full(len(states), np.nan, np.float32))
 
 
@@ -318,12 +353,10 @@ class GTPPlayer(Player):
     external = True
 
     def __init__(self, spec: GameSpec, name: str, command: str):
-        from engine import go
 
         if spec.gtp_size is None:
             raise PlayerSpecError(f"GTP players need a Go game (go9, go13, go19), not {spec.name}: {name}")
         super().__init__(spec, name)
-        self.go = go
         try:
             self.client = GTPClient(command)
         except GTPEngineNotFound as error:
@@ -341,7 +374,7 @@ class GTPPlayer(Player):
             endings[b] = self._follow(state, history)
             if endings[b] is not None:
                 continue
-            colour = COLOUR_NAMES[self.go.side_to_move(state)]
+            colour = COLOUR_NAMES[go_positions.side_to_move(state)]
             answer = self.client.send(f"genmove {colour}")
             if answer.lower() == "resign":
                 endings[b] = RESIGNED
@@ -360,7 +393,7 @@ class GTPPlayer(Player):
         sent = self._sent
         if sent is None or history[:len(sent)] != sent:
             size = self.spec.board_shape[0]
-            for command in (f"boardsize {size}", "clear_board", f"komi {self.go.komi(state):g}"):
+            for command in (f"boardsize {size}", "clear_board", f"komi {go_positions.komi(state):g}"):
                 self.client.send(command)
             sent = []
         self._sent = None  # unknown until every move is through

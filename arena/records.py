@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import go
+from engine import go_positions
 from engine.sgf import SGFGame, moves_from_actions, replay, today, write_sgf
 from engine.spec import GameSpec
 
@@ -126,10 +126,11 @@ def sgf_game(record: GameRecord, spec: GameSpec) -> SGFGame:
     """A finished Go game of a match as an SGF record (black = the first player; komi that of the
     game's initial position)."""
     size = spec.board_shape[0]
-    game = SGFGame(board_size=size, komi=go.komi(spec.initial_state()), moves=moves_from_actions(record.moves, size),
-                   black=record.first, white=record.second, date=today(), application=APPLICATION)
+    game = SGFGame(board_size=size, komi=go_positions.komi(spec.initial_state()),
+                   moves=moves_from_actions(record.moves, size), black=record.first, white=record.second,
+                   date=today(), application=APPLICATION)
     if record.ending is None:
-        result = go.score_text(replay(game).final)
+        result = go_positions.score_text(replay(game).final)
     else:
         winner, loser = ("B", record.second) if record.result == 1 else ("W", record.first)
         result = f"{winner}+{'R' if record.ending == f'{loser} {RESIGNED}' else 'F'}"

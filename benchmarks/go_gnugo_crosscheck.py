@@ -37,8 +37,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, when run as a script
 
-from arena.gtp_client import COLOUR_NAMES, GTPClient, find_gnugo  # noqa: E402
 from engine import go  # noqa: E402
+from engine.go_positions import COLOUR_NAMES  # noqa: E402
+from engine import go_positions  # noqa: E402
+from engine.gtp_client import GTPClient, find_gnugo  # noqa: E402
 from engine.spec import ONGOING  # noqa: E402
 
 MAX_EXAMPLES = 10
@@ -53,7 +55,7 @@ def gnugo_board(gnugo: GTPClient) -> tuple[frozenset, frozenset]:
 def our_board(state: np.ndarray) -> tuple[frozenset, frozenset]:
     """Our black and white stones as sets of vertices."""
     size = go.board_size(state)
-    return tuple(frozenset(go.format_vertex(p, size) for p in points) for points in go.stones(state))
+    return tuple(frozenset(go.format_vertex(p, size) for p in points) for points in go_positions.stones(state))
 
 
 def crosscheck(num_games: int, size: int = 9, seed: int = 0, gnugo_command: str | None = None) -> dict:
@@ -75,7 +77,7 @@ def crosscheck(num_games: int, size: int = 9, seed: int = 0, gnugo_command: str 
             ply = 0
             legal = np.zeros(spec.num_actions, np.bool_)
             while spec.status(state) == ONGOING:
-                colour = COLOUR_NAMES[go.side_to_move(state)]
+                colour = COLOUR_NAMES[go_positions.side_to_move(state)]
                 spec.legal_mask(state, legal)
                 for point in range(size * size):
                     vertex = go.format_vertex(point, size)

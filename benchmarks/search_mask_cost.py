@@ -4,7 +4,7 @@ Go's search mask holds back the passes that would end a game on an unsettled
 board (engine/go.py): on top of the legal mask it scans the legal points for
 one that is not the mover's own eye, and counts the area when the opponent has
 just passed. Every node that search creates calls it once. The positions are
-those of uniformly random games (``engine.go.random_positions``); each
+those of uniformly random games (``tests/go_games.py``); each
 kernel runs over all of them in one batch call, best of ``--repeats``.
 
     python benchmarks/search_mask_cost.py [--game go9] [--games 50] [--repeats 20]
@@ -19,12 +19,16 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import engine
-from engine import go
-from machine import cpu_model  # benchmarks/machine.py, beside this script
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, when run as a script: tests.go_games
+
+import engine  # noqa: E402
+from engine import go  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
+from tests.go_games import random_positions  # noqa: E402
 
 
 def nanoseconds_per_position(kernel, states: np.ndarray, out: np.ndarray, repeats: int) -> float:
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {0})
     if go.size_from_name(spec.name) is None:
         parser.error(f"{spec.name} is not Go: only Go's search mask differs from its legal mask")
-    states = np.array(go.random_positions(spec, args.games, args.seed))
+    states = np.array(random_positions(spec, args.games, args.seed))
     out = np.zeros((len(states), spec.num_actions), np.bool_)
     figures = {name: round(nanoseconds_per_position(getattr(spec, f"{name}_batch"), states, out, args.repeats), 1)
                for name in ("legal_mask", "search_mask")}

@@ -3,14 +3,13 @@
 ``get_game(name)`` returns a frozen ``GameSpec``; see ``engine.spec`` for the
 contract every game module follows. Go is registered as ``go9``, ``go13`` and
 ``go19``; ``get_game("goN")`` builds any other board size from 5 to 19.
-Importing ``engine`` also registers the Gymnasium environments
-(``zeroplay/Connect4-v0``, ``zeroplay/TicTacToe-v0``, ``zeroplay/Go9-v0``, ...).
+The Gymnasium environments are ``engine.envs``'s: importing ``engine`` neither
+imports Gymnasium nor registers them (see ``engine.envs``).
 """
 
 from __future__ import annotations
 
 from engine import connect4, go, tictactoe
-from engine.envs import ENV_IDS, GameEnv, register_envs
 from engine.positions import legal_actions, play_action, play_move, position_from_moves
 from engine.spec import ONGOING, GameSpec, IllegalMoveError, UnknownGameError
 
@@ -36,11 +35,7 @@ def get_game(name: str) -> GameSpec:
     )
 
 
-register_envs()
-
-
 __all__ = [
     "ONGOING", "GameSpec", "IllegalMoveError", "UnknownGameError", "get_game", "list_games",
-    "ENV_IDS", "GameEnv",
     "legal_actions", "play_action", "play_move", "position_from_moves",
 ]

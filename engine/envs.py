@@ -1,9 +1,12 @@
 """Gymnasium environments: one agent against a built-in opponent, for every game.
 
-``import engine`` registers one environment id per registered game::
+Importing this module registers one environment id per game of ``ENV_IDS``, and
+Gymnasium imports it itself when an id names it before a colon (its way to reach
+the environments of another package since 1.0, which dropped the ``gymnasium.envs``
+entry-point plugins), so nothing needs importing first::
 
-    import gymnasium, engine
-    env = gymnasium.make("zeroplay/Connect4-v0", opponent="random", first_player="random")
+    import gymnasium
+    env = gymnasium.make("engine.envs:zeroplay/Connect4-v0", opponent="random", first_player="random")
     obs, info = env.reset(seed=0)
     while True:
         legal = np.flatnonzero(info["action_mask"])
@@ -63,7 +66,7 @@ FIRST_PLAYERS = ("agent", "opponent", "random")
 
 
 def register_envs() -> None:
-    """Register every id of ``ENV_IDS`` with Gymnasium (idempotent)."""
+    """Register every id of ``ENV_IDS`` with Gymnasium (idempotent); done when this module is imported."""
     for game, env_id in ENV_IDS.items():
         if env_id not in gymnasium.registry:
             gymnasium.register(id=env_id, entry_point="engine.envs:GameEnv", kwargs={"game": game})
@@ -273,3 +276,7 @@ def _check_first_player(first_player: str) -> str:
     if first_player not in FIRST_PLAYERS:
         raise ValueError(f"first_player must be one of {FIRST_PLAYERS}, got {first_player!r}")
     return first_player
+
+
+# What ``gymnasium.make("engine.envs:ID")`` relies on: importing this module registers the ids.
+register_envs()

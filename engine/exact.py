@@ -81,7 +81,3 @@ def best_actions(scores: list[int | None]) -> np.ndarray:
     best = max(playable)
     return np.array([action for action, score in enumerate(scores) if score == best], np.int64)
 
-
-def best_score(scores: list[int | None]) -> int:
-    """The largest score of an ``analyze`` answer (the position's own score)."""
-    return max(s for s in scores if s is not None)

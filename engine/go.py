@@ -27,7 +27,7 @@ W = ceil((n+2)^2 / 64) (go9: 210, go13: 419, go19: 860)::
     TO_MOVE     BLACK (+1) or WHITE (-1)
     PLY         moves played, passes included
     PASSES      consecutive passes just played (2 ends the game)
-    KOMI2       komi * 2, so that 7.5 is exact (GTP ``komi`` changes it: set_komi)
+    KOMI2       komi * 2, so that 7.5 is exact (GTP ``komi`` changes it: go_positions.set_komi)
     STATUS      ONGOING, or the final value for the side to move
     FRAME       which of the 8 symmetries maps this board to the one the hashes
                 were computed on (0 unless transform_into made the state)
@@ -878,19 +878,18 @@ def settle_setup(state):
     return True
 
 
-# ---- human-facing helpers (also what the GTP and SGF layers call) -----------------
+# ---- the game's notation (GTP vertices) and its board drawing -------------------
+# Reading and editing positions outside play (komi, setup stones, scores) is engine.go_positions.
 
 COLUMNS = "ABCDEFGHJKLMNOPQRST"
 """GTP column letters: I is skipped."""
-COLOUR_NAMES = {BLACK: "black", WHITE: "white"}
-"""The colours as GTP writes them."""
 
 
 def board_size(state: np.ndarray) -> int:
     return int(state[SIZE])
 
 
-def _points(state: np.ndarray) -> np.ndarray:
+def point_colours(state: np.ndarray) -> np.ndarray:
     """[n*n] int: the colour on every point (BLACK, WHITE, or 0 when empty)."""
     n = board_size(state)
     stride = n + 2
@@ -930,7 +929,7 @@ def split_moves(text: str) -> list[str]:
 def render(state: np.ndarray) -> str:
     """The board as GTP showboard draws it: X black, O white, column letters and row numbers."""
     n = board_size(state)
-    cells = _points(state)
+    cells = point_colours(state)
     letters = "   " + " ".join(COLUMNS[:n])
     lines = [letters]
     for r in range(n):
@@ -957,97 +956,6 @@ def why_illegal(state: np.ndarray, action: int) -> str:
         earlier = "the initial position" if ply == 0 else f"the position after move {ply}"
         return f"{vertex} repeats {earlier} (positional superko)"
     return f"{vertex} is legal"
-
-
-def komi(state: np.ndarray) -> float:
-    return float(state[KOMI2]) / 2
-
-
-def set_komi(state: np.ndarray, value: float) -> np.ndarray:
-    """A copy of ``state`` with komi ``value`` (a multiple of 0.5); a finished game is rescored."""
-    doubled = float(value) * 2
-    if not doubled.is_integer() or abs(doubled) > 2 * MAX_SIZE * MAX_SIZE:
-        raise ValueError(f"komi must be a multiple of 0.5 within +-{MAX_SIZE * MAX_SIZE}, got {value}")
-    out = state.copy()
-    out[KOMI2] = int(doubled)
-    if out[STATUS] != ONGOING:
-        out[STATUS] = final_status(out)
-    return out
-
-
-def side_to_move(state: np.ndarray) -> int:
-    """BLACK (+1) or WHITE (-1)."""
-    return int(state[TO_MOVE])
-
-
-def with_side_to_move(state: np.ndarray, colour: int) -> np.ndarray:
-    """A copy of ``state`` with ``colour`` (BLACK or WHITE) to move, for GTP's
-    ``play`` out of turn and for handicap stones; an ongoing game only."""
-    if colour not in (BLACK, WHITE):
-        raise ValueError(f"colour must be BLACK (1) or WHITE (-1), got {colour}")
-    if state[STATUS] != ONGOING:
-        raise IllegalMoveError("the game is over")
-    out = state.copy()
-    out[TO_MOVE] = colour
-    return out
-
-
-def area_score(state: np.ndarray) -> float:
-    """Black's area minus white's minus komi, for any position (finished or not;
-    no dead stones removed): positive when black is ahead."""
-    return float(area_difference(state)) - komi(state)
-
-
-def score_text(state: np.ndarray) -> str:
-    """The area score as GTP's final_score writes it: 'B+3.5', 'W+0.5' or '0'."""
-    score = area_score(state)
-    if score == 0:
-        return "0"
-    return f"{'B' if score > 0 else 'W'}+{abs(score):g}"
-
-
-def stones(state: np.ndarray) -> tuple[list[int], list[int]]:
-    """The points (actions) of black's stones and of white's, each sorted."""
-    cells = _points(state)
-    return np.flatnonzero(cells > 0).tolist(), np.flatnonzero(cells < 0).tolist()
-
-
-def position_from_stones(size: int, black=(), white=(), to_move: int = BLACK,
-                         komi: float = DEFAULT_KOMI) -> np.ndarray:
-    """A position with these stones (actions) and no history: SGF setup (AB, AW)
-    and handicap stones. Raises ValueError for a point off the board or given
-    twice, or a group without liberty."""
-    state = spec_for_size(size).initial_state()
-    black, white = [int(a) for a in black], [int(a) for a in white]
-    for point in black + white:
-        if not 0 <= point < size * size:
-            raise ValueError(f"point {point} is off the {size}x{size} board")
-    if len(set(black + white)) != len(black) + len(white):
-        raise ValueError("a point is given twice")
-    cells = state.view(np.int8)
-    for points, code in ((black, BLACK_FREE), (white, WHITE_FREE)):
-        for point in points:
-            cells[cell_of(point, size)] = code
-    if not settle_setup(state):
-        raise ValueError("a group has no liberty")
-    return set_komi(with_side_to_move(state, to_move), komi)
-
-
-def random_positions(spec, num_games: int, seed: int) -> list[np.ndarray]:
-    """Every position [S] of ``num_games`` uniformly random games of the Go ``spec`` that pass
-    only when no point is legal (so they last until the board is full of eyes, like playouts),
-    for tests and benchmarks."""
-    from engine.positions import legal_actions, play_action
-
-    rng = np.random.default_rng(seed)
-    states = []
-    for _ in range(num_games):
-        state = spec.initial_state()
-        while spec.status(state) == ONGOING:
-            states.append(state)
-            actions = legal_actions(spec, state)  # pass, the last action, always among them
-            state = play_action(spec, state, int(rng.choice(actions[:-1] if actions.size > 1 else actions)))
-    return states
 
 
 # ---- game specs, one per board size ------------------------------------------------

@@ -1,8 +1,10 @@
-"""Build positions from human move text, checking every move.
+"""Build positions from human move text, checking every move, and from random moves.
 
-These are the human-facing entry points: they validate input and raise
-``IllegalMoveError`` with a message that says what is wrong. Search and
-self-play call the kernels directly and never come through here.
+The move-text functions are the human-facing entry points: they validate input
+and raise ``IllegalMoveError`` with a message that says what is wrong. Search
+and self-play call the kernels directly and never come through here.
+``random_moves`` and ``random_opening`` draw the random openings that make
+arena matches and expert games differ.
 """
 
 from __future__ import annotations
@@ -55,5 +57,32 @@ def position_from_moves(spec: GameSpec, moves: str | Sequence[str]) -> np.ndarra
     return state
 
 
-def is_over(spec: GameSpec, state: np.ndarray) -> bool:
-    return spec.status(state) != ONGOING
+def random_moves(spec: GameSpec, plies: int, rng: np.random.Generator,
+                 exclude: int | None = None) -> tuple[list[int], np.ndarray]:
+    """Up to ``plies`` moves from the initial position, each drawn uniformly among the legal
+    actions but ``exclude`` (Go's pass, say) with ``rng.choice``; fewer when the game ends or
+    nothing is left to draw from. Returns the moves and the position [S] after them."""
+    state = spec.initial_state()
+    moves: list[int] = []
+    while len(moves) < plies and spec.status(state) == ONGOING:
+        actions = legal_actions(spec, state)
+        if exclude is not None:
+            actions = actions[actions != exclude]
+        if not len(actions):
+            break
+        action = int(rng.choice(actions))
+        following = np.empty_like(state)
+        spec.play_into(state, action, following)
+        state = following
+        moves.append(action)
+    return moves, state
+
+
+def random_opening(spec: GameSpec, plies: int, rng: np.random.Generator, attempts: int = 1000) -> list[int]:
+    """Exactly ``plies`` uniformly random legal moves after which the game is still on: drawn
+    again (``rng`` goes on) while a draw ends the game early; ValueError after ``attempts``."""
+    for _ in range(attempts):
+        moves, state = random_moves(spec, plies, rng)
+        if len(moves) == plies and spec.status(state) == ONGOING:
+            return moves
+    raise ValueError(f"no random opening of {plies} plies leaves a {spec.name} game going; use fewer plies")

@@ -1,4 +1,10 @@
-"""Go games in SGF: written from the arena, read (files, folders, zips) for the supervised bootstrap.
+"""Go games in SGF, one game at a time: written by the arena and the GTP expert, read and
+replayed on our engine for the supervised bootstrap. ``engine.sgf_files`` reads sets of them
+(files, folders, zips) and filters them by rank.
+
+Where it lives: SGF is a record format of Go shared by ``arena`` and ``selfplay.experts``, so it
+sits in ``engine`` beside the Go rules it replays on (as does the GTP client,
+``engine.gtp_client``).
 
 Conventions (those of sgfmill and GTP):
 
@@ -9,29 +15,25 @@ Conventions (those of sgfmill and GTP):
   first child of each node is followed, as in SGF's "main line") and comments
   are dropped.
 
-Reading never raises on a bad game: ``iter_sgf_games`` yields the games it can
-use and counts every other one in an ``SGFSummary`` under one of SKIP_REASONS.
-A game is used when it is Go (GM 1) on a square board that our engine plays
-(``engine.go``: 5x5 to 19x19), its only setup stones are AB/AW in the root, its moves
-alternate colours, and every move replays legally on our engine (ko by
-positional superko, no suicide); a two-pass end followed by more moves counts
-as "moves after the end".
+Reading never raises on a bad game: ``parse_sgf`` returns an ``SGFError`` with
+one of SKIP_REASONS for every game it cannot use. A game is used when it is Go
+(GM 1) on a square board that our engine plays (``engine.go``: 5x5 to 19x19),
+its only setup stones are AB/AW in the root, its moves alternate colours, and
+every move replays legally on our engine (ko by positional superko, no
+suicide); a two-pass end followed by more moves counts as "moves after the end".
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from sgfmill import sgf, sgf_grammar, sgf_moves
 
-from engine import go
+from engine import go, go_positions
 from engine.spec import ONGOING, GameSpec, UnknownGameError
 
 Point = tuple[int, int]
@@ -52,7 +54,7 @@ SKIP_REASONS = {
     "rank unknown": "a minimum rank was asked and a player's rank is missing or unreadable",
     "below minimum rank": "a player ranks below the minimum asked",
 }
-"""Why a game was skipped: the key counted in SGFSummary.skipped, and what it means."""
+"""Why a game was skipped: the key counted in engine.sgf_files.SGFSummary.skipped, and what it means."""
 
 
 class SGFError(ValueError):
@@ -123,35 +125,6 @@ class SGFGame:
         if (self.result or "").strip().lower() in ("0", "draw", "jigo"):
             return 0
         return None
-
-
-@dataclass
-class SGFSummary:
-    """What reading a set of SGF files gave: games used, and games skipped by reason."""
-
-    files: int = 0
-    """SGF files (and zip members) read."""
-    games: int = 0
-    """Games used."""
-    skipped: Counter = field(default_factory=Counter)
-    """Games (or unreadable files) skipped, by reason (keys of SKIP_REASONS)."""
-    examples: dict = field(default_factory=dict)
-    """The first skipped game of each reason: 'SOURCE: detail'."""
-
-    def skip(self, source: str, error: SGFError) -> None:
-        """Count one skipped game."""
-        self.skipped[error.reason] += 1
-        self.examples.setdefault(error.reason, f"{source}: {error.detail}")
-
-    @property
-    def num_skipped(self) -> int:
-        return sum(self.skipped.values())
-
-    def __str__(self) -> str:
-        text = f"{self.games} games from {self.files} files"
-        if self.skipped:
-            text += "; skipped " + ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
-        return text
 
 
 # ---- ranks ---------------------------------------------------------------------------
@@ -250,80 +223,6 @@ def read_sgf(data: bytes | str, source: str = "<sgf>") -> SGFGame:
     if isinstance(games[0], SGFError):
         raise games[0]
     return games[0]
-
-
-def iter_sgf_games(path: str | Path, *, min_rank: str | None = None,
-                   summary: SGFSummary | None = None) -> Iterator[SGFGame]:
-    """The usable games of an SGF file, a zip of SGF files, or a folder (searched recursively for
-    ``*.sgf`` and ``*.zip``), in sorted order. Skipped games, and files that cannot be read, are
-    counted in ``summary``. ``min_rank`` (e.g. "5d", "1k") keeps games whose two players both rank
-    at least that; ValueError at once (not at the first game) when it is not a rank or ``path``
-    does not exist."""
-    minimum = check_rank(min_rank) if min_rank is not None else None
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file or folder")
-    return _games(path, minimum, summary if summary is not None else SGFSummary())
-
-
-def _games(path: Path, minimum: tuple[int, int] | None, summary: SGFSummary) -> Iterator[SGFGame]:
-    for source, data in _sgf_contents(path, summary):
-        summary.files += 1
-        for game in parse_sgf(data, source):
-            if isinstance(game, SGFGame) and minimum is not None:
-                game = _rank_filter(game, minimum)
-            if isinstance(game, SGFError):
-                summary.skip(source, game)
-            else:
-                summary.games += 1
-                yield game
-
-
-def read_sgf_games(path: str | Path, *, min_rank: str | None = None) -> tuple[list[SGFGame], SGFSummary]:
-    """``iter_sgf_games`` collected: the usable games and the summary."""
-    summary = SGFSummary()
-    games = list(iter_sgf_games(path, min_rank=min_rank, summary=summary))
-    return games, summary
-
-
-def _sgf_contents(path: Path, summary: SGFSummary) -> Iterator[tuple[str, bytes]]:
-    """(source label, bytes) of every SGF file under ``path``; unreadable files and archives are counted."""
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".sgf", ".zip"))
-    else:
-        files = [path]
-    for file in files:
-        try:
-            if file.suffix.lower() == ".zip" or (file.suffix.lower() != ".sgf" and zipfile.is_zipfile(file)):
-                yield from _zip_contents(file, summary)
-            else:
-                yield str(file), file.read_bytes()
-        except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
-            summary.skip(str(file), SGFError("unreadable", str(error)))
-
-
-def _zip_contents(file: Path, summary: SGFSummary) -> Iterator[tuple[str, bytes]]:
-    """The SGF members of a zip; a damaged member is counted and the others still read."""
-    with zipfile.ZipFile(file) as archive:
-        for name in sorted(n for n in archive.namelist() if n.lower().endswith(".sgf")):
-            source = f"{file}:{name}"
-            try:
-                data = archive.read(name)
-            except (zipfile.BadZipFile, OSError, NotImplementedError) as error:  # bad CRC, unknown compression
-                summary.skip(source, SGFError("unreadable", str(error)))
-                continue
-            yield source, data
-
-
-def _rank_filter(game: SGFGame, minimum: tuple[int, int]) -> SGFGame | SGFError:
-    for colour, rank in (("black", game.black_rank), ("white", game.white_rank)):
-        order = rank_order(rank)
-        if order is None:
-            return SGFError("rank unknown", f"{colour}'s rank {rank!r} is not a rank" if rank else
-                            f"{colour} has no rank")
-        if order < minimum:
-            return SGFError("below minimum rank", f"{colour} is {rank}")
-    return game
 
 
 def _game_from_tree(tree, source: str) -> SGFGame:
@@ -452,11 +351,11 @@ def replay(game: SGFGame) -> Replay:
     white = [point_to_action(p, size) for p in game.setup_white]
     to_move = go.BLACK if game.first_colour == "b" else go.WHITE
     try:
-        state = go.position_from_stones(size, black, white, to_move=to_move)
+        state = go_positions.position_from_stones(size, black, white, to_move=to_move)
     except ValueError as error:  # a point given twice, a group without liberty
         raise SGFError("setup stones", str(error)) from None
     try:
-        state = go.set_komi(state, game.komi)
+        state = go_positions.set_komi(state, game.komi)
     except ValueError as error:
         raise SGFError("komi", str(error)) from None
     states = [state]
@@ -477,7 +376,7 @@ def replay(game: SGFGame) -> Replay:
 
 
 __all__ = [
-    "Point", "Move", "SKIP_REASONS", "SGFError", "SGFGame", "SGFSummary", "Replay", "rank_order", "check_rank",
-    "sgf_bytes", "write_sgf", "today", "parse_sgf", "read_sgf", "iter_sgf_games", "read_sgf_games",
+    "Point", "Move", "SKIP_REASONS", "SGFError", "SGFGame", "Replay", "rank_order", "check_rank",
+    "sgf_bytes", "write_sgf", "today", "parse_sgf", "read_sgf",
     "replay", "point_to_action", "action_to_point", "moves_from_actions",
 ]

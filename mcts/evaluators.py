@@ -15,11 +15,13 @@ whole search runs inside one numba call (``mcts.kernels``).
 
 from __future__ import annotations
 
+import functools
 from typing import Protocol
 
 import numba
 import numpy as np
 
+import engine
 from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 
@@ -59,9 +61,6 @@ def state_key(state, seed):
     return key
 
 
-_PLAYOUT_KERNELS: dict[str, object] = {}
-
-
 def playout_kernel(spec: GameSpec):
     """The numba kernel ``(states [M, S], num_playouts, seed, values [M]) -> None`` of a game.
 
@@ -70,12 +69,15 @@ def playout_kernel(spec: GameSpec):
     among the moves of ``spec.search_mask`` (Go: no pass that would end the game
     on an unsettled board, so a playout ends with its dead stones captured).
     """
-    if spec.name not in _PLAYOUT_KERNELS:
-        kernel = _make_playout_kernel(spec.search_mask, spec.play_into, spec.status,
-                                      spec.num_actions, spec.state_size)
-        # Other closures capture this one: a stable identity keeps their cache keys stable.
-        _PLAYOUT_KERNELS[spec.name] = stable_identity(kernel, f"mcts.evaluators.playout_values[{spec.name}]")
-    return _PLAYOUT_KERNELS[spec.name]
+    return _playout_kernel_of(spec.name)
+
+
+@functools.cache  # a cache by game name: building the closure again would compile it again
+def _playout_kernel_of(game: str):
+    spec = engine.get_game(game)
+    kernel = _make_playout_kernel(spec.search_mask, spec.play_into, spec.status, spec.num_actions, spec.state_size)
+    # Other closures capture this one: a stable identity keeps their cache keys stable.
+    return stable_identity(kernel, f"mcts.evaluators.playout_values[{game}]")
 
 
 def _make_playout_kernel(search_mask, play_into, status, num_actions, state_size):
@@ -99,6 +101,9 @@ def _make_playout_kernel(search_mask, play_into, status, num_actions, state_size
                         count += mask[a]
                     key = splitmix64(key)
                     k = int((key >> np.uint64(11)) % np.uint64(count))
+                    # The k-th legal move by a loop that stops there, not engine.batch.sample_legal's
+                    # branch-free full scan (faster in its batch loop): a shared numba helper with the
+                    # scan measured 20% fewer Connect Four playouts per second here (1.6 M against 2.0 M).
                     for a in range(num_actions):
                         if mask[a]:
                             if k == 0:

@@ -10,10 +10,12 @@ compiles and caches one copy per game.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import numba
 
+import engine
 from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 from mcts.tree import PENDING, ROOT, UNVISITED
@@ -27,15 +29,16 @@ class TreeKernels(NamedTuple):
     run_playout_search: Callable
 
 
-_CACHE: dict[str, TreeKernels] = {}
-
-
 def tree_kernels(spec: GameSpec) -> TreeKernels:
-    """The (memoised) search kernels of ``spec``'s game."""
-    if spec.name not in _CACHE:
-        _CACHE[spec.name] = _make_tree_kernels(spec.name, spec.search_mask, spec.play_into, spec.status,
-                                               spec.encode, playout_kernel(spec))
-    return _CACHE[spec.name]
+    """The search kernels of ``spec``'s game (built once per game and process)."""
+    return _tree_kernels_of(spec.name)
+
+
+@functools.cache  # a cache by game name: building the closures again would compile them again
+def _tree_kernels_of(game: str) -> TreeKernels:
+    spec = engine.get_game(game)
+    return _make_tree_kernels(game, spec.search_mask, spec.play_into, spec.status, spec.encode,
+                              playout_kernel(spec))
 
 
 def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_values) -> TreeKernels:

@@ -18,9 +18,12 @@ from selfplay.shards import Shard, ShardError, read_shard, shard_paths
 
 @dataclass(frozen=True)
 class WindowConfig:
-    min_positions: int = 20_000
+    """The window's sizes; a run takes them from its settings (``TrainConfig.window_min`` and
+    ``window_max``, the one place that sets their defaults), so they have no defaults here."""
+
+    min_positions: int
     """Window size while the run is young (all positions, when fewer)."""
-    max_positions: int = 500_000
+    max_positions: int
     """Largest window."""
     growth: float = 0.75
     """Exponent of the growth: window = min_positions * (total / min_positions) ** growth."""
@@ -82,7 +85,7 @@ class Batch:
 class ReplayBuffer:
     """Positions of the newest shards of ``games_dir`` within the window."""
 
-    def __init__(self, spec: GameSpec, games_dir: Path, window: WindowConfig = WindowConfig()):
+    def __init__(self, spec: GameSpec, games_dir: Path, window: WindowConfig):
         self.spec = spec
         self.games_dir = Path(games_dir)
         self.window = window

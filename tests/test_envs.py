@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import gymnasium
 import numpy as np
@@ -33,6 +36,23 @@ def test_every_game_has_a_registered_env():
     assert sorted(ENV_IDS) == GAMES
     for env_id in ENV_IDS.values():
         assert env_id in gymnasium.registry
+
+
+def test_gymnasium_makes_an_env_in_a_process_that_never_imports_engine():
+    """``gymnasium.make("engine.envs:ID")`` imports the module that registers the ids itself;
+    ``import engine`` alone neither imports Gymnasium nor registers anything."""
+    make = ("import gymnasium\n"
+            "env = gymnasium.make('engine.envs:zeroplay/Connect4-v0', opponent='random')\n"
+            "obs, info = env.reset(seed=0)\n"
+            "print(*obs.shape, int(info['action_mask'].sum()), 'zeroplay/TicTacToe-v0' in gymnasium.registry)\n")
+    plain = "import sys, engine\nprint('gymnasium' in sys.modules, 'engine.envs' in sys.modules)\n"
+    outputs = []
+    for script in (make, plain):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], timeout=300)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.split())
+    assert outputs == [["3", "6", "7", "7", "True"], ["False", "False"]]
 
 
 @pytest.mark.parametrize("first_player", ["agent", "opponent", "random"])

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import engine
-from arena.gtp_client import find_gnugo
-from engine import go
+from engine import go, go_positions
+from engine.gtp_client import find_gnugo
 from engine.sgf import action_to_point, read_sgf, replay
 from selfplay import cli
 from selfplay.config import ExpertConfig
@@ -97,8 +97,8 @@ def test_sgf_positions_are_labelled_with_the_moves_and_results(records):
     np.testing.assert_array_equal(record.policies.sum(1), 1.0)
     np.testing.assert_array_equal(record.values, [1, -1, 1, -1, 1, -1, 1, -1, 1])  # black won
     np.testing.assert_array_equal(record.players, [1, -1, 1, -1, 1, -1, 1, -1, 1])
-    assert GO9.parse_move("D5") in go.stones(record.states[6])[1]
-    assert GO9.parse_move("D5") not in go.stones(record.states[7])[1], "D4 took D5"
+    assert GO9.parse_move("D5") in go_positions.stones(record.states[6])[1]
+    assert GO9.parse_move("D5") not in go_positions.stones(record.states[7])[1], "D4 took D5"
     assert record.policies[7, PASS] == 1.0 and record.policies[8, PASS] == 1.0
     legal = np.zeros((9, GO9.num_actions), np.bool_)
     GO9.legal_mask_batch(record.states, legal)
@@ -107,9 +107,9 @@ def test_sgf_positions_are_labelled_with_the_moves_and_results(records):
     handicap = source.game(1)
     record = handicap.record
     assert handicap.opening == 2, "the handicap stones are placed, not labelled"
-    black, white = go.stones(record.states[0])
-    assert black == sorted(actions("C7 G3")) and white == [] and go.side_to_move(record.states[0]) == go.WHITE
-    assert go.komi(record.states[0]) == 0.5
+    black, white = go_positions.stones(record.states[0])
+    assert black == sorted(actions("C7 G3")) and white == [] and go_positions.side_to_move(record.states[0]) == go.WHITE
+    assert go_positions.komi(record.states[0]) == 0.5
     np.testing.assert_array_equal(record.policies.argmax(1), actions(HANDICAP_MOVES))
     # White, the first mover, won by resignation: +1 where white is to move.
     assert record.result == 1
@@ -117,7 +117,7 @@ def test_sgf_positions_are_labelled_with_the_moves_and_results(records):
 
     draw = source.game(2).record
     assert draw.result == 0 and (draw.values == 0).all() and len(draw.states) == 3
-    assert go.komi(draw.states[0]) == 7.0
+    assert go_positions.komi(draw.states[0]) == 7.0
 
     again = sgf_source(records).game(1).record
     np.testing.assert_array_equal(again.states, source.game(1).record.states)
@@ -215,7 +215,7 @@ def test_pretrain_on_gnugo_games(tmp_path, capsys):
         assert 2 <= len(game.moves) - labelled <= 6 and shard.lengths[index] == len(game.moves)
         np.testing.assert_array_equal(moves[rows], played.actions[-labelled:])
         np.testing.assert_array_equal(shard.states[rows], played.states[-labelled - 1:-1])
-        to_move = np.array([go.side_to_move(state) for state in shard.states[rows]])  # +1: black
+        to_move = np.array([go_positions.side_to_move(state) for state in shard.states[rows]])  # +1: black
         assert shard.results[index] == game.result_for_first != 0
         np.testing.assert_array_equal(shard.outcomes[rows], to_move * game.result_for_first)
 

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine import go
+from engine import go, go_positions
 from engine.batch import sample_legal
 from engine.spec import ONGOING, IllegalMoveError, UnknownGameError
+from tests.go_games import random_positions
 from tests.reference_games import ReferenceGo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def position(drawing: str, to_move: int = go.BLACK, komi: float = go.DEFAULT_KOM
     cells = [cell for row in rows for cell in row]
     black = [a for a, cell in enumerate(cells) if cell == "X"]
     white = [a for a, cell in enumerate(cells) if cell == "O"]
-    return go.position_from_stones(size, black, white, to_move, komi)
+    return go_positions.position_from_stones(size, black, white, to_move, komi)
 
 
 def play(state: np.ndarray, *moves: str) -> np.ndarray:
@@ -103,7 +104,7 @@ def test_captures_of_a_stone_and_of_two_groups_at_once():
     # A5 has no liberty of its own but takes both white stones: legal.
     after = play(state, "A5")
     assert drawing_of(after)[:2] == ["X.X..", ".X..."]
-    assert go.stones(after) == ([0, 2, 6, 10], [])
+    assert go_positions.stones(after) == ([0, 2, 6, 10], [])
     state = position("""
         . . . . .
         . X X . .
@@ -168,7 +169,7 @@ def test_snapback_recaptures_the_group():
     assert drawing_of(state)[6] == "X.XXO.."
     state = play(state, "B1")  # ... and white takes back seven stones: not a ko
     assert drawing_of(state)[5:] == ["....O..", ".O..O.."]
-    assert go.stones(state)[0] == []
+    assert go_positions.stones(state)[0] == []
 
 
 TRIPLE_KO = """
@@ -202,24 +203,24 @@ def test_seki_points_are_neutral_and_eyes_count_for_their_owner():
         X X X O O
         . X . O .""", to_move=go.BLACK)
     assert go.area_difference(state) == (13 + 1) - (9 + 1)  # C1 touches both colours: nobody's
-    assert go.area_score(state) == 4 - 7.5 and go.score_text(state) == "W+3.5"
+    assert go_positions.area_score(state) == 4 - 7.5 and go_positions.score_text(state) == "W+3.5"
     filled = play(state, "C1")  # black fills the shared liberty ...
     assert legal(filled, "A1")  # ... and white may now take the black group
-    assert go.stones(play(filled, "A1"))[0] == []
+    assert go_positions.stones(play(filled, "A1"))[0] == []
 
 
 def test_two_passes_end_the_game_and_the_side_to_move_may_have_won():
     spec = engine.get_game("go9")
-    state = play(go.position_from_stones(9, black=[go.parse_vertex("E5", 9)]), "pass")
+    state = play(go_positions.position_from_stones(9, black=[go.parse_vertex("E5", 9)]), "pass")
     assert spec.status(state) == ONGOING
     state = play(state, "pass")
     # Black (81 points against komi 7.5) passed first and is to move again: it won.
-    assert spec.status(state) == 1 and go.score_text(state) == "B+73.5"
+    assert spec.status(state) == 1 and go_positions.score_text(state) == "B+73.5"
     assert engine.legal_actions(spec, state).size == 0
     assert spec.why_illegal(state, 0) == "the game is over"
     # komi moves the result of a finished game too (GTP 'komi' after the end)
-    assert spec.status(go.set_komi(state, 90)) == -1 and go.score_text(go.set_komi(state, 81)) == "0"
-    assert spec.status(go.set_komi(state, 81)) == 0
+    assert spec.status(go_positions.set_komi(state, 90)) == -1 and go_positions.score_text(go_positions.set_komi(state, 81)) == "0"
+    assert spec.status(go_positions.set_komi(state, 81)) == 0
 
 
 def test_a_pass_between_moves_does_not_end_the_game_and_the_cap_does():
@@ -242,20 +243,20 @@ def test_a_pass_between_moves_does_not_end_the_game_and_the_cap_does():
 
 
 def test_komi_and_setup_helpers():
-    state = go.position_from_stones(9, black=[go.parse_vertex("D4", 9)], white=[go.parse_vertex("E5", 9)],
+    state = go_positions.position_from_stones(9, black=[go.parse_vertex("D4", 9)], white=[go.parse_vertex("E5", 9)],
                                     to_move=go.WHITE, komi=6.5)
-    assert go.komi(state) == 6.5 and go.side_to_move(state) == go.WHITE
-    assert [go.format_vertex(a, 9) for a in go.stones(state)[0]] == ["D4"]
-    assert go.area_score(state) == -6.5
-    assert go.side_to_move(go.with_side_to_move(state, go.BLACK)) == go.BLACK
+    assert go_positions.komi(state) == 6.5 and go_positions.side_to_move(state) == go.WHITE
+    assert [go.format_vertex(a, 9) for a in go_positions.stones(state)[0]] == ["D4"]
+    assert go_positions.area_score(state) == -6.5
+    assert go_positions.side_to_move(go_positions.with_side_to_move(state, go.BLACK)) == go.BLACK
     with pytest.raises(ValueError, match="multiple of 0.5"):
-        go.set_komi(state, 6.3)
+        go_positions.set_komi(state, 6.3)
     with pytest.raises(ValueError, match="given twice"):
-        go.position_from_stones(9, [1], [1])
+        go_positions.position_from_stones(9, [1], [1])
     with pytest.raises(ValueError, match="off the 9x9 board"):
-        go.position_from_stones(9, [81])
+        go_positions.position_from_stones(9, [81])
     with pytest.raises(ValueError, match="no liberty"):
-        go.position_from_stones(5, [0], [1, 5])
+        go_positions.position_from_stones(5, [0], [1, 5])
 
 
 # ---- symmetries, planes, and random games against the reference ------------------------------
@@ -277,7 +278,7 @@ def test_moves_commute_with_symmetries_superko_included():
     so superko is too (the ko and triple-ko positions have a superko move)."""
     ko = play(position(KO), "D5")
     triple_ko = play(position(TRIPLE_KO), "C7", "H7", "C3", "B7", "G7")
-    for state in go.random_positions(engine.get_game("go5"), 3, seed=11)[::5] + [ko, triple_ko]:
+    for state in random_positions(engine.get_game("go5"), 3, seed=11)[::5] + [ko, triple_ko]:
         spec = engine.get_game(f"go{go.board_size(state)}")
         out, moved, played, played_image = (np.empty(spec.state_size, np.int64) for _ in range(4))
         mask = np.zeros(spec.num_actions, np.bool_)
@@ -344,7 +345,7 @@ def test_arena_and_gymnasium_score_a_game_won_by_the_side_to_move():
 
     spec = engine.get_game("go5")
     final = play(spec.initial_state(), *GO5_MOVES)
-    assert spec.status(final) == 1 and go.side_to_move(final) == go.WHITE
+    assert spec.status(final) == 1 and go_positions.side_to_move(final) == go.WHITE
 
     def scripted(state, _mask=None) -> int:
         return spec.parse_move(GO5_MOVES[int(state[go.PLY])])
@@ -380,7 +381,7 @@ def test_search_values_a_pass_that_ends_the_game(komi, passes):
     from mcts.search import search_position
 
     spec = engine.get_game("go5")
-    state = go.set_komi(play(position("""
+    state = go_positions.set_komi(play(position("""
         . . . . .
         . . . . .
         . . . . .
@@ -439,7 +440,7 @@ def test_search_passes_when_only_its_own_eyes_are_left():
         X X X X X
         X X X X X""")
     assert search_moves(state) == {"A5", "C5", "E5", "pass"}  # filling an eye stays legal
-    assert search_moves(go.with_side_to_move(state, go.WHITE)) == {"pass"}  # every point is suicide
+    assert search_moves(go_positions.with_side_to_move(state, go.WHITE)) == {"pass"}  # every point is suicide
 
 
 def test_eyes_true_and_false():
@@ -464,7 +465,7 @@ def test_eyes_true_and_false():
 def test_search_moves_are_the_legal_ones_but_for_held_back_passes():
     spec = engine.get_game("go7")
     legal_mask, search_mask = (np.zeros(spec.num_actions, np.bool_) for _ in range(2))
-    for state in go.random_positions(spec, 20, seed=5):
+    for state in random_positions(spec, 20, seed=5):
         spec.legal_mask(state, legal_mask)
         spec.search_mask(state, search_mask)
         assert np.array_equal(legal_mask[:-1], search_mask[:-1])

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from arena.gtp_client import GTPClient, find_gnugo
 from benchmarks.go_gnugo_crosscheck import crosscheck, gnugo_board, main, repeats_earlier_board
+from engine.gtp_client import GTPClient, find_gnugo
 
 pytestmark = pytest.mark.skipif(find_gnugo() is None, reason="GNU Go is not installed (apt-get install gnugo; "
                                                             ".ci/run does it)")

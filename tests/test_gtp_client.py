@@ -14,13 +14,13 @@ import pytest
 
 import engine
 from arena.cli import main
-from arena.gtp_client import (GTPClient, GTPEngineClosed, GTPEngineDied, GTPEngineNotFound, GTPFailure,
-                              GTPProtocolError, GTPTimeout, find_gnugo)
 from arena.match import play_match
 from arena.players import Decisions, GTPPlayer, Player, make_player
 from arena.records import read_games
 from arena.specs import PlayerSpecError
-from engine import go
+from engine import go, go_positions
+from engine.gtp_client import (GTPClient, GTPEngineClosed, GTPEngineDied, GTPEngineNotFound, GTPFailure,
+                               GTPProtocolError, GTPTimeout, find_gnugo)
 from engine.sgf import read_sgf, replay
 
 GNUGO = find_gnugo()
@@ -210,13 +210,13 @@ def test_random_against_gnugo_saved_as_sgf(tmp_path):
         played = final_position(GO9, record.moves)
         assert np.array_equal(replay(saved).final, played)
         if record.ending is None:  # ended by two passes or the move cap: scored by area
-            assert saved.result == go.score_text(played) and saved.winner == ("w" if record.first == "random" else "b")
+            assert saved.result == go_positions.score_text(played) and saved.winner == ("w" if record.first == "random" else "b")
         else:
             assert record.ending == f"{gnugo.name} resigned" and saved.result.endswith("+R")
     # GNU Go reads the saved file back to the same stones.
     with GTPClient("gnugo --mode gtp") as check:
         check.send(f"loadsgf {tmp_path / 'sgf' / 'game-00002.sgf'}")
-        black, white = go.stones(final_position(GO9, result.games[1].moves))
+        black, white = go_positions.stones(final_position(GO9, result.games[1].moves))
         for colour, points in (("black", black), ("white", white)):
             assert set(check.send(f"list_stones {colour}").split()) == {go.format_vertex(p, 9) for p in points}
 

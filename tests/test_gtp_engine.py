@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import engine
-from arena.gtp_client import find_gnugo
 from arena.gtp_engine import GameClock, GTPCommandError, GTPEngine, TimedSearch, search_factory
-from engine import go
+from engine import go, go_positions
+from engine.gtp_client import find_gnugo
 from engine.sgf import read_sgf, replay
 from engine.spec import ONGOING
 from mcts import MCTSConfig
@@ -107,7 +107,7 @@ def test_ko_through_the_protocol():
     assert gtp.respond("play b J9") == "= \n\n"
     assert gtp.respond("play w J8") == "= \n\n"
     assert gtp.respond("play b D4") == "= \n\n"  # after a move elsewhere the retake is legal
-    black, white = go.stones(gtp.state)
+    black, white = go_positions.stones(gtp.state)
     assert GO9.parse_move("C4") not in white and GO9.parse_move("D4") in black
 
 

@@ -8,6 +8,7 @@ import pytest
 
 import engine
 from engine.exact import solver_for
+from engine.positions import random_moves
 from engine.spec import ONGOING
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, search_position
 from mcts.tree import EXPANDED, ROOT, UNVISITED
@@ -130,14 +131,9 @@ def test_tictactoe_search_never_loses_to_any_reply(search_plays_first):
 
 
 def random_openings(spec, count, plies, seed):
+    """[count, S]: positions after ``plies`` random moves (short enough not to end a game)."""
     rng = np.random.default_rng(seed)
-    states = []
-    for _ in range(count):
-        state = spec.initial_state()
-        for _ in range(plies):
-            state = engine.play_action(spec, state, int(rng.choice(engine.legal_actions(spec, state))))
-        states.append(state)
-    return np.stack(states)
+    return np.stack([random_moves(spec, plies, rng)[1] for _ in range(count)])
 
 
 def test_batched_search_equals_single_searches():

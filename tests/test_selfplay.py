@@ -72,7 +72,7 @@ def test_buffer_symmetries_map_policies_with_states(tmp_path):
         games = [random_game_record(spec, rng) for _ in range(20)]
         write_shard(shard_from_games(games, 1, spec.name, spec.num_actions, spec.state_size),
                     games_dir / "gen00001-00000.npz")
-        buffer = ReplayBuffer(spec, games_dir, WindowConfig(min_positions=10_000))
+        buffer = ReplayBuffer(spec, games_dir, WindowConfig(min_positions=10_000, max_positions=500_000))
         buffer.refresh()
         batch = buffer.sample(300, np.random.default_rng(2))
         # Every sampled (planes, policy) pair must be some stored position under one

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import go
-from engine.sgf import (SKIP_REASONS, SGFError, SGFGame, action_to_point, check_rank, iter_sgf_games,
-                        moves_from_actions, parse_sgf, point_to_action, rank_order, read_sgf, read_sgf_games,
-                        replay, sgf_bytes, today, write_sgf)
+from engine import go, go_positions
+from engine.sgf import (SKIP_REASONS, SGFError, SGFGame, action_to_point, check_rank, moves_from_actions,
+                        parse_sgf, point_to_action, rank_order, read_sgf, replay, sgf_bytes, today, write_sgf)
+from engine.sgf_files import iter_sgf_games, read_sgf_games
 from engine.spec import ONGOING
 
 DATA = Path(__file__).resolve().parent / "data" / "sgf"
@@ -35,7 +35,7 @@ def moves(text: str) -> tuple:
 def stone_vertices(state) -> tuple[set[str], set[str]]:
     """Black's and white's stones of an engine position as GTP vertices."""
     size = go.board_size(state)
-    black, white = go.stones(state)
+    black, white = go_positions.stones(state)
     return {go.format_vertex(a, size) for a in black}, {go.format_vertex(a, size) for a in white}
 
 
@@ -64,7 +64,7 @@ def test_captures_ko_and_passes():
     assert played.actions.tolist() == [point_to_action(p, 9) for _, p in game.moves]
     assert stone_vertices(played.states[8]) == ({"D5", "C4", "D3"}, {"E5", "F4", "E3", "D4"})
     assert stone_vertices(played.final) == ({"D5", "C4", "D3", "E4", "G7"}, {"E5", "F4", "E3", "G3"})
-    assert go.status(played.final) != ONGOING and go.komi(played.final) == 7.0
+    assert go.status(played.final) != ONGOING and go_positions.komi(played.final) == 7.0
 
 
 def test_handicap_setup_and_white_first():
@@ -74,7 +74,7 @@ def test_handicap_setup_and_white_first():
     assert game.result == "W+2.5" and game.result_for_first == 1 and game.komi == 0.5
     played = replay(game)
     assert stone_vertices(played.states[0]) == ({"G7", "C3"}, set())
-    assert go.side_to_move(played.states[0]) == go.WHITE and go.komi(played.states[0]) == 0.5
+    assert go_positions.side_to_move(played.states[0]) == go.WHITE and go_positions.komi(played.states[0]) == 0.5
     assert stone_vertices(played.final) == ({"G7", "C3", "E4", "D4"}, {"E5", "D5"})
 
 

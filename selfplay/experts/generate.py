@@ -23,6 +23,7 @@ training augmentation would turn back into it), is dropped too.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import multiprocessing
 import multiprocessing.util
 import signal
@@ -110,21 +111,22 @@ def expert_games_on_disk(games_dir: Path) -> tuple[int, int]:
     return sum(s.num_games for s in shards), len(shards)
 
 
-# One source per worker process, made once by the pool's initializer and kept across
-# games (a solver's table, an engine process): module state of the worker, never of the parent.
-_worker_source = None
+@functools.cache  # one source per worker process, kept across its games (a solver's table, an engine process)
+def _worker_source(game: str, config: ExpertConfig, seed: int):
+    source = make_source(engine.get_game(game), config, seed)
+    # Runs when the worker exits after pool.close(); a terminated worker's engine pipes just close.
+    multiprocessing.util.Finalize(None, source.close, exitpriority=10)
+    return source
 
 
 def _start_worker(game: str, config: ExpertConfig, seed: int) -> None:
-    global _worker_source
+    """The pool's initializer: the worker's source is made before its first game."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _worker_source = make_source(engine.get_game(game), config, seed)
-    # Runs when the worker exits after pool.close(); a terminated worker's engine pipes just close.
-    multiprocessing.util.Finalize(None, _worker_source.close, exitpriority=10)
+    _worker_source(game, config, seed)
 
 
-def _worker_game(index: int) -> ExpertGame:
-    return _worker_source.game(index)
+def _worker_game(game: str, config: ExpertConfig, seed: int, index: int) -> ExpertGame:
+    return _worker_source(game, config, seed).game(index)
 
 
 def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games_dir: Path, target: int,
@@ -160,7 +162,7 @@ def generate_expert_games(spec: GameSpec, config: ExpertConfig, seed: int, games
             source.close()  # the workers make their own
             pool = multiprocessing.get_context("spawn").Pool(
                 workers, initializer=_start_worker, initargs=(spec.name, config, seed))
-            games: Iterator[ExpertGame] = pool.imap(_worker_game, indices)
+            games: Iterator[ExpertGame] = pool.imap(functools.partial(_worker_game, spec.name, config, seed), indices)
         else:
             games = map(source.game, indices)
         for index, game in zip(indices, games):  # in index order, whoever played them

@@ -2,7 +2,7 @@
 
     selfplay pretrain --game go9 --expert gtp:"gnugo --mode gtp --level 10" --games 2000 --run-dir runs/go9-sl
 
-The engine is started once per source (``arena.gtp_client.GTPClient``: a bare
+The engine is started once per source (``engine.gtp_client.GTPClient``: a bare
 program name is found on PATH, then in /usr/games where Debian puts GNU Go),
 told the board size and the komi of the game's initial position (7.5), and
 kept for all the source's games. Game ``index``:
@@ -26,7 +26,7 @@ kept for all the source's games. Game ``index``:
    index replays the same game (``gnugo --positional-superko`` plays by ours).
 3. The result: the engine's ``final_score`` ("B+6.5", "W+0.5", "0"), which
    counts after removing the stones the engine judges dead; our Tromp-Taylor
-   count (``engine.go.score_text``) removes none and would give such stones to
+   count (``engine.go_positions.score_text``) removes none and would give such stones to
    their owner, so a game that both sides stopped because the rest is settled
    could come out the other way. Only an engine without ``final_score`` (a
    refusal) is scored by our count. A resignation loses.
@@ -49,11 +49,12 @@ import time
 
 import numpy as np
 
-from arena.gtp_client import COLOUR_NAMES, GTPClient, GTPError, GTPFailure
 from arena.records import APPLICATION
 from arena.specs import parse_player_spec
-from engine import go
-from engine.positions import legal_actions, play_action
+from engine import go, go_positions
+from engine.go_positions import COLOUR_NAMES
+from engine.gtp_client import GTPClient, GTPError, GTPFailure
+from engine.positions import play_action, random_moves
 from engine.sgf import SGFGame, moves_from_actions, sgf_bytes, today
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from selfplay.config import ExpertConfig
@@ -73,7 +74,7 @@ class GTPSource:
         self.size = size
         self.config = config
         self.seed = seed
-        self.komi = go.komi(spec.initial_state())
+        self.komi = go_positions.komi(spec.initial_state())
         # gtp:"gnugo --mode gtp" may keep its quotes; the arena reads the command the same way.
         self.command = parse_player_spec(f"gtp:{argument}").command
         try:
@@ -115,23 +116,17 @@ class GTPSource:
         started = time.perf_counter()
         spec = self.spec
         rng = np.random.default_rng([self.seed, index])
-        opening = int(rng.integers(self.config.opening_min, self.config.opening_max + 1))
-        self._send("clear_board")
-        state = spec.initial_state()
-        actions: list[int] = []
-        while len(actions) < opening:
-            points = legal_actions(spec, state)[:-1]  # pass, the last action, is always legal: left out
-            if not len(points):
-                break
-            action = int(rng.choice(points))
-            self._send(f"play {COLOUR_NAMES[go.side_to_move(state)]} {spec.format_move(action)}")
-            state = play_action(spec, state, action)
-            actions.append(action)
+        pass_action = spec.num_actions - 1  # left out of the opening
+        actions, state = random_moves(spec, int(rng.integers(self.config.opening_min, self.config.opening_max + 1)),
+                                      rng, exclude=pass_action)
         opening = len(actions)
+        self._send("clear_board")
+        for ply, action in enumerate(actions):  # black (the first player) on even plies
+            self._send(f"play {COLOUR_NAMES[go.BLACK if ply % 2 == 0 else go.WHITE]} {spec.format_move(action)}")
         states: list[np.ndarray] = []
         resigned = None
         while spec.status(state) == ONGOING:
-            colour = COLOUR_NAMES[go.side_to_move(state)]
+            colour = COLOUR_NAMES[go_positions.side_to_move(state)]
             answer = self._send(f"genmove {colour}")
             if answer.strip().lower() == "resign":
                 resigned = colour
@@ -151,7 +146,7 @@ class GTPSource:
         if resigned is not None:
             result = f"{'W' if resigned == 'black' else 'B'}+R"
         else:  # the engine's count with dead stones removed; ours only for an engine without one
-            result = self._send("final_score", refused="") or go.score_text(state)
+            result = self._send("final_score", refused="") or go_positions.score_text(state)
         record = SGFGame(board_size=self.size, komi=self.komi, moves=moves_from_actions(actions, self.size),
                          result=result, black=self.engine_name, white=self.engine_name, date=today(),
                          application=APPLICATION)

@@ -1,7 +1,7 @@
 """Game records as the expert (``sgf:PATH``): the moves of Go games in SGF, learnt as played.
 
 PATH is an .sgf file (one game or a collection), a .zip of them, or a folder
-searched recursively for both. ``engine.sgf`` reads them: only each game's main
+searched recursively for both. ``engine.sgf_files`` reads them: only each game's main
 line counts (variations and comments are dropped), every game is replayed on
 our engine, and the games it cannot use are skipped and counted by reason.
 This source keeps the games of the run's board size in the reader's fixed order
@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.sgf import SGFError, SGFGame, SGFSummary, iter_sgf_games, moves_from_actions, point_to_action, \
-    rank_order, replay
+from engine.sgf import SGFError, SGFGame, moves_from_actions, point_to_action, rank_order, replay
+from engine.sgf_files import SGFSummary, iter_sgf_games
 from engine.spec import GameSpec
 from selfplay.config import ExpertConfig
 from selfplay.experts import ExpertGame, record_of_moves

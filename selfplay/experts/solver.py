@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from engine.exact import solver_for
-from engine.positions import legal_actions, play_action
+from engine.positions import play_action, random_moves
 from engine.spec import ONGOING, GameSpec
 from mcts.search import choose_action
 from selfplay.config import ExpertConfig
@@ -96,13 +96,8 @@ class SolverSource:
         started = time.perf_counter()
         spec, config = self.spec, self.config
         rng = np.random.default_rng([self.seed, index])
-        opening = int(rng.integers(config.opening_min, config.opening_max + 1))
-        state = spec.initial_state()
-        moves = 0
-        while moves < opening and spec.status(state) == ONGOING:
-            state = play_action(spec, state, int(rng.choice(legal_actions(spec, state))))
-            moves += 1
-        opening = moves  # fewer when a random opening ends the game
+        opening_moves, state = random_moves(spec, int(rng.integers(config.opening_min, config.opening_max + 1)), rng)
+        opening = moves = len(opening_moves)  # fewer than drawn when a random opening ends the game
         states, policies, values, scores = [], [], [], []
         while spec.status(state) == ONGOING:
             move_scores = self.scores(state, moves)

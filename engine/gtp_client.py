@@ -18,6 +18,14 @@ engine never blocks on a full pipe and a dead one can say its last words.
 After a timeout or a malformed response the conversation cannot be brought
 back in step (a late answer would be taken for the next one), so the engine is
 stopped and later commands raise ``GTPEngineClosed``.
+
+Where it lives: Go's exchange formats sit in ``engine`` beside the Go rules, so that
+every package above uses them from one place: this client (the arena's GTP players,
+the GTP expert of ``selfplay.experts``, the GNU Go cross-checks), SGF records
+(``engine.sgf``, ``engine.sgf_files``) and positions set up and read the way they
+describe them (``engine.go_positions``: colour names, komi, setup stones, scores).
+Our own engine speaking GTP (``arena.gtp_engine``) plays with arena players, so it
+stays in ``arena``.
 """
 
 from __future__ import annotations
@@ -42,9 +50,6 @@ DEFAULT_TIMEOUT = 60.0
 
 STDERR_LINES = 20
 """Lines of the engine's stderr kept for the message when it dies."""
-
-COLOUR_NAMES = {1: "black", -1: "white"}
-"""GTP's colour words for the side to move as engine states hold it (+1 black, -1 white)."""
 
 _RESPONSE_START = re.compile(r"([=?])(\d*)(.*)")
 """The first line of a response: status character, optional id, then the text."""
