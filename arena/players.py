@@ -353,7 +353,6 @@ class GTPPlayer(Player):
     external = True
 
     def __init__(self, spec: GameSpec, name: str, command: str):
-
         if spec.gtp_size is None:
             raise PlayerSpecError(f"GTP players need a Go game (go9, go13, go19), not {spec.name}: {name}")
         super().__init__(spec, name)
