@@ -44,7 +44,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from selfplay.backends import LocalBackend  # noqa: E402
+from selfplay.backends import GenerationJob, LocalBackend  # noqa: E402
 from selfplay.config import RunConfig, preset  # noqa: E402
 from selfplay.loop import TrainingRun  # noqa: E402
 from tests import netns  # noqa: E402
@@ -63,11 +63,16 @@ def games_per_second(backend, config: RunConfig, repeats: int) -> float:
     """Games/s of ``backend`` over ``repeats`` generations after one warm-up generation."""
     with tempfile.TemporaryDirectory() as scratch:
         run = TrainingRun(Path(scratch) / "run", config, log=lambda line: None, backend=backend)
+        weights = {k: v.detach().cpu() for k, v in run.model.state_dict().items()}
+
+        def job(generation: int) -> GenerationJob:
+            return GenerationJob(config, weights, run.paths.games, generation, config.selfplay.games_per_generation)
+
         try:
-            backend.play_generation(run, 1, None, lambda info: None)  # warm-up, not timed
+            backend.play_generation(job(1), lambda info: None)  # warm-up, not timed
             start = time.perf_counter()
             for generation in range(2, 2 + repeats):
-                backend.play_generation(run, generation, None, lambda info: None)
+                backend.play_generation(job(generation), lambda info: None)
             seconds = time.perf_counter() - start
         finally:
             backend.close()

@@ -1,12 +1,14 @@
 """Self-play backends: who plays a generation's games, and where.
 
-The training loop (``selfplay.loop.TrainingRun``) asks its backend to "play
-the games of generation G that are not on disk yet, and write them as shards
-to the run's ``games/`` folder". Everything else (buffer, trainer, gating,
-checkpoints, resume) is the loop's and does not depend on the backend.
+The training loop (``selfplay.loop.TrainingRun``) hands its backend a
+``GenerationJob``: the self-play weights, the run's settings, the shard folder
+and a target ("generation G holds T games"), and nothing else of the run. The
+backend plays the games not on disk yet and writes them as shards there.
+Everything else (buffer, trainer, gating, checkpoints, resume) is the loop's
+and does not depend on the backend.
 
 - ``LocalBackend`` (the default) plays in the training process with one
-  ``SelfPlayActor``.
+  ``SelfPlayActor`` and a network of its own.
 - ``selfplay.ray_backend.RayBackend`` spreads the games over N Ray actors, each
   running the same ``play_shards`` below against the same run directory.
 
@@ -24,12 +26,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
+import torch
 
+import engine
 from engine.spec import GameSpec
 from mcts.evaluators import Evaluator
+from nets import NetworkEvaluator, PolicyValueNet, resolve_device
 from selfplay.actor import SelfPlayActor
 from selfplay.config import RunConfig
 from selfplay.shards import (
@@ -42,6 +47,24 @@ from selfplay.shards import (
     shard_paths,
     write_shard,
 )
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """One generation of self-play: everything a backend is handed."""
+
+    config: RunConfig
+    """The run's settings (game, network shape, search, self-play, seed)."""
+    weights: Mapping[str, torch.Tensor]
+    """The self-play network's state_dict, on the CPU: the newest network (AlphaZero), or the
+    best one so far (with gating)."""
+    games_dir: Path
+    """Where the shards go (``<run-dir>/games``)."""
+    generation: int
+    target_games: int
+    """Games the generation holds once played, those already on disk included."""
+    deadline: float | None = None
+    """``time.time()`` past which play stops (TimeUp); None: no limit."""
 
 
 class TimeUp(Exception):
@@ -135,16 +158,14 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
 class SelfPlayBackend(Protocol):
     """Plays a generation's missing games into the run's ``games/`` folder."""
 
-    def play_generation(self, run, generation: int, deadline: float | None,
-                        on_progress: Callable[[dict], None]) -> dict:
-        """Bring generation ``generation`` up to ``games_per_generation`` games on disk.
+    def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
+        """Bring ``job.generation`` up to ``job.target_games`` games on disk in ``job.games_dir``.
 
-        ``run`` is the ``TrainingRun`` (spec, config, paths, the self-play
-        evaluator). Calls ``on_progress`` with ``games``, ``games_total``,
-        ``games_per_s`` and ``positions_per_s``; raises TimeUp past
-        ``deadline``. Returns the generation's self-play metrics that only the
-        backend knows: ``games``, ``positions`` (played by this call), and
-        optionally ``simulations_per_s`` and per-actor figures.
+        Calls ``on_progress`` with ``games``, ``games_total``, ``games_per_s`` and
+        ``positions_per_s``; raises TimeUp past ``job.deadline``. Returns the
+        generation's self-play metrics that only the backend knows: ``games``,
+        ``positions`` (played by this call), and optionally ``simulations_per_s``
+        and per-actor figures.
         """
         ...
 
@@ -154,13 +175,21 @@ class SelfPlayBackend(Protocol):
 
 
 class LocalBackend:
-    """Self-play in the training process, with the loop's own evaluator."""
+    """Self-play in the training process, with a network of its own that takes each job's weights."""
 
     name = "local"
 
-    def play_generation(self, run, generation: int, deadline: float | None,
-                        on_progress: Callable[[dict], None]) -> dict:
-        total = run.config.selfplay.games_per_generation
+    def __init__(self):
+        self.evaluator = None
+        """The self-play network (``nets.NetworkEvaluator``), made at the first job."""
+
+    def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
+        spec = engine.get_game(job.config.game)
+        if self.evaluator is None:
+            self.evaluator = NetworkEvaluator(PolicyValueNet.from_spec(spec, job.config.net),
+                                              device=resolve_device(job.config.device))
+        self.evaluator.load_weights(job.weights)
+        total = job.target_games
 
         def on_game(record: GameRecord, stats: PlayStats, games_before: int) -> None:
             elapsed = stats.seconds
@@ -168,8 +197,8 @@ class LocalBackend:
                          "games_per_s": stats.games / elapsed if elapsed else 0.0,
                          "positions_per_s": stats.positions / elapsed if elapsed else 0.0})
 
-        stats = play_shards(run.spec, run.evaluator, run.config, run.paths.games, generation, total,
-                            deadline=deadline, on_game=on_game)
+        stats = play_shards(spec, self.evaluator, job.config, job.games_dir, job.generation, total,
+                            deadline=job.deadline, on_game=on_game)
         result = {"games": stats.games, "positions": stats.positions}
         if stats.games:
             result["simulations_per_s"] = stats.simulations / stats.seconds if stats.seconds else 0.0

@@ -99,9 +99,11 @@ class ReplayBuffer:
         self._window = Positions(np.zeros((0, spec.state_size), np.int64),
                                  np.zeros((0, spec.num_actions), np.float32), np.zeros(0, np.float32))
 
-    def refresh(self) -> None:
-        """Read new shards from disk and rebuild the window from the newest ones."""
+    def refresh(self) -> list[Shard]:
+        """Read new shards from disk and rebuild the window from the newest ones; returns the
+        shards read by this call (in order), whether or not they stay in the window."""
         paths = shard_paths(self.games_dir)
+        read = []
         for path in paths:
             if path not in self._shards and path not in self._evicted and str(path) not in self.skipped:
                 try:
@@ -113,6 +115,7 @@ class ReplayBuffer:
                 if shard.game != self.spec.name:
                     raise ShardError(f"{path}: a {shard.game} shard in a {self.spec.name} run")
                 self._shards[path] = shard
+                read.append(shard)
         ordered = [self._shards[p] for p in paths if p in self._shards]
         self.total_positions = sum(self._evicted.values()) + sum(s.num_positions for s in ordered)
         wanted = self.window.size(self.total_positions)
@@ -127,6 +130,7 @@ class ReplayBuffer:
         newest.reverse()
         if newest:
             self._window = Positions.of_shards(newest).take(slice(-wanted, None))
+        return read
 
     def __len__(self) -> int:
         return len(self._window)

@@ -210,7 +210,7 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
 
     run = TrainingRun(args.run_dir, config, log=console.print, backend=backend)
     if backend is not None:
-        backend.start(run)  # join the cluster and start the actors before the progress display
+        backend.start(config, run.paths.games)  # join the cluster and start the actors before the progress display
     console.print(f"[bold]{config.game}[/] {config.net} on {run.device}: {config.selfplay.games_per_generation} "
                   f"games x {config.mcts.num_simulations} simulations per generation, "
                   f"{config.selfplay.games_in_parallel} at once; run dir {args.run_dir}")

@@ -43,14 +43,14 @@ import torch
 import engine
 from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError
-from selfplay.backends import LocalBackend, SelfPlayBackend, TimeUp
+from selfplay.backends import GenerationJob, LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
 from selfplay.config import RunConfig
 from selfplay.evaluation import load_eval_positions, solved_set_metrics
 from selfplay.resources import check_memory
 from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, init_checkpoint, \
     load_expert_positions, resume_checkpoint
-from selfplay.shards import generation_prefix, read_shard, shard_paths
+from selfplay.shards import game_metrics
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
 
@@ -166,38 +166,26 @@ class TrainingRun:
     # ---- one generation ----------------------------------------------------------
 
     def self_play(self, generation: int, deadline: float | None, on_progress: Callable[[dict], None]) -> dict:
-        """Play this generation's games (those not already on disk) with the backend; returns self-play metrics."""
+        """Play this generation's games (those not already on disk) with the backend, then bring
+        them into the replay buffer; returns the self-play metrics."""
         started = time.perf_counter()
-        played = self.backend.play_generation(self, generation, deadline, on_progress)
-        prefix = generation_prefix(generation)
-        shards = [read_shard(p) for p in shard_paths(self.paths.games) if p.name.startswith(prefix)]
-        metrics = self._game_metrics(shards, played, time.perf_counter() - started)
-        # Per-actor figures of a distributed backend (flat scalars, so TensorBoard and status read them).
+        job = GenerationJob(self.config, {k: v.detach().cpu() for k, v in self.evaluator.model.state_dict().items()},
+                            self.paths.games, generation, self.config.selfplay.games_per_generation, deadline)
+        played = self.backend.play_generation(job, on_progress)
+        seconds = time.perf_counter() - started
+        # The buffer reads each new shard once; the generation's games (those of a killed
+        # process before this one included: the buffer had not read them) give the game metrics.
+        shards = [shard for shard in self.buffer.refresh() if shard.generation == generation]
+        metrics = {"games_per_s": played["games"] / seconds if seconds else 0.0,
+                   "positions_per_s": played["positions"] / seconds if seconds else 0.0, **game_metrics(shards)}
+        # simulations/s and the per-actor figures of a distributed backend (flat scalars, so
+        # TensorBoard and status read them).
         metrics.update({key: value for key, value in played.items() if key not in ("games", "positions")})
         return metrics
 
-    @staticmethod
-    def _game_metrics(shards, stats: dict, seconds: float) -> dict:
-        lengths = np.concatenate([s.lengths for s in shards])
-        results = np.concatenate([s.results for s in shards])
-        would = np.concatenate([s.would_resign for s in shards])
-        false = np.concatenate([s.false_resign for s in shards])
-        metrics = {
-            "games_per_s": stats["games"] / seconds if seconds else 0.0,
-            "positions_per_s": stats["positions"] / seconds if seconds else 0.0,
-            "mean_game_length": float(lengths.mean()),
-            "first_player_win_rate": float((results > 0).mean()),
-            "draw_rate": float((results == 0).mean()),
-            "resign_false_positive_rate": float(false.sum() / would.sum()) if would.any() else 0.0,
-        }
-        if "simulations_per_s" in stats:
-            metrics["simulations_per_s"] = stats["simulations_per_s"]
-        return metrics
-
     def train(self, generation: int) -> dict:
-        """``steps_per_generation`` steps on the replay window; returns mean losses."""
+        """``steps_per_generation`` steps on the replay window (refreshed by ``self_play``); returns mean losses."""
         cfg = self.config.train
-        self.buffer.refresh()
         lr = learning_rate_at(generation - 1, cfg.learning_rate, cfg.lr_decay_generations)
         for group in self.optimizer.param_groups:
             group["lr"] = lr

@@ -41,7 +41,7 @@ import torch
 
 import engine
 from nets import NetworkEvaluator, PolicyValueNet
-from selfplay.backends import PlayStats, TimeUp, play_shards
+from selfplay.backends import GenerationJob, PlayStats, TimeUp, play_shards
 from selfplay.config import RunConfig
 from selfplay.run_dir import RunError
 from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths
@@ -144,8 +144,9 @@ class RayBackend:
 
     # ---- placement ---------------------------------------------------------------
 
-    def start(self, run) -> None:
-        """Connect to (or start) Ray and create the actors for ``run`` (a TrainingRun)."""
+    def start(self, config: RunConfig, games_dir: Path) -> None:
+        """Connect to (or start) Ray and create the actors that play ``config``'s games into
+        ``games_dir`` (the run's ``games/``)."""
         try:
             import ray
         except ImportError:
@@ -160,7 +161,7 @@ class RayBackend:
                 raise RunError(f"cannot join the Ray cluster at {self.address}: {error}") from None
             self._owns_ray = True
         # Actors on other nodes find the run directory at the same absolute path (shared storage).
-        root = Path(run.paths.root).resolve()
+        root = Path(games_dir).resolve().parent
         remote = ray.remote(ShardPlayer)
         device = "cuda" if self.gpus_per_actor > 0 else "cpu"
         # max_restarts=-1: Ray restarts a dead actor; max_task_retries=0: the call that died
@@ -168,7 +169,7 @@ class RayBackend:
         self.actors = [
             remote.options(num_cpus=self.cpus_per_actor, num_gpus=self.gpus_per_actor,
                            max_restarts=-1, max_task_retries=0)
-            .remote(str(root), run.config.to_json(), a, device, self.threads)
+            .remote(str(root), config.to_json(), a, device, self.threads)
             for a in range(self.num_actors)
         ]
         self._run_root = root
@@ -194,16 +195,15 @@ class RayBackend:
 
     # ---- one generation ------------------------------------------------------------
 
-    def play_generation(self, run, generation: int, deadline: float | None,
-                        on_progress: Callable[[dict], None]) -> dict:
+    def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
         """Split the generation's missing games over the actors and wait for them (see the module doc)."""
         import ray
         from ray.exceptions import RayActorError
 
         if not self.actors:
-            self.start(run)
-        total = run.config.selfplay.games_per_generation
-        counter = _DiskCounter(run.paths.games, generation)
+            self.start(job.config, job.games_dir)
+        generation, deadline, total = job.generation, job.deadline, job.target_games
+        counter = _DiskCounter(job.games_dir, generation)
         counter.refresh()
         done_before = {a: counter.games(a) for a in range(self.num_actors)}
         games_before, positions_before = counter.games(all_spaces=True), counter.positions()
@@ -214,7 +214,7 @@ class RayBackend:
         shares = [remaining // self.num_actors + (a < remaining % self.num_actors) for a in range(self.num_actors)]
         targets = {a: done_before[a] + share for a, share in enumerate(shares) if share > 0}
         # One copy of the weights in the object store per generation, shared by all actors on a node.
-        weights = ray.put({k: v.detach().cpu() for k, v in run.evaluator.model.state_dict().items()})
+        weights = ray.put(dict(job.weights))
 
         def submit(a: int):
             return self.actors[a].play.remote(weights, generation, targets[a], deadline)

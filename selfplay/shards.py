@@ -106,6 +106,22 @@ class Shard:
         return len(self.outcomes)
 
 
+def game_metrics(shards: list[Shard]) -> dict[str, float]:
+    """What the games of ``shards`` (at least one game) were like: mean length, the first
+    player's win rate, the draw rate, and the share of would-be resignations that were wrong
+    (in the games that never resign)."""
+    lengths = np.concatenate([s.lengths for s in shards])
+    results = np.concatenate([s.results for s in shards])
+    would = np.concatenate([s.would_resign for s in shards])
+    false = np.concatenate([s.false_resign for s in shards])
+    return {
+        "mean_game_length": float(lengths.mean()),
+        "first_player_win_rate": float((results > 0).mean()),
+        "draw_rate": float((results == 0).mean()),
+        "resign_false_positive_rate": float(false.sum() / would.sum()) if would.any() else 0.0,
+    }
+
+
 def shard_from_games(games: list[GameRecord], generation: int, game: str,
                      num_actions: int, state_size: int, source: str = SELFPLAY_SOURCE) -> Shard:
     """Pack finished games into one shard (outcomes seen from each position's side to move).
