@@ -24,6 +24,13 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _section_of(cls: type, values: dict):
+    """The settings section ``cls`` from its saved ``values``, under the names its fields had
+    when the file was written (``cls.FORMER_NAMES``) as well as today's."""
+    former = getattr(cls, "FORMER_NAMES", {})
+    return cls(**{former.get(name, name): value for name, value in values.items()})
+
+
 @dataclass(frozen=True)
 class SelfPlayConfig:
     games_in_parallel: int = 64
@@ -91,22 +98,31 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class GatingConfig:
-    gating: bool = False
+    """AlphaGo Zero's gate. Its flags are ``--gating`` (``enabled``) and ``--gating-FIELD``."""
+
+    enabled: bool = False
     """AlphaGo Zero mode: self-play uses the best network so far, and a trained candidate
     replaces it only after beating it in a match (off: AlphaZero, the newest network plays)."""
-    gating_games: int = 200
+    games: int = 200
     """Most games of a gating match (SPRT usually decides sooner)."""
-    gating_elo0: float = 0.0
+    elo0: float = 0.0
     """SPRT H0: the candidate is this many Elo stronger than the best (reject)."""
-    gating_elo1: float = 35.0
+    elo1: float = 35.0
     """SPRT H1: the candidate is this many Elo stronger (accept; 35 Elo is a 55% score, Leela Zero's gate)."""
-    gating_simulations: int = 0
+    simulations: int = 0
     """Simulations per move in gating matches (0: the run's num_simulations)."""
 
+    FLAG_PREFIX: ClassVar[str] = "gating"
+    """Flags are --gating-games etc.; ``enabled`` is plain --gating."""
+    FORMER_NAMES: ClassVar[dict[str, str]] = {"gating": "enabled", "gating_games": "games",
+                                              "gating_elo0": "elo0", "gating_elo1": "elo1",
+                                              "gating_simulations": "simulations"}
+    """Field names in config.json files written before the rename (2026-12), and their new names."""
+
     def __post_init__(self):
-        _require(self.gating_games >= 1, "gating_games must be at least 1")
-        _require(self.gating_elo0 < self.gating_elo1, "gating needs gating_elo0 < gating_elo1")
-        _require(self.gating_simulations >= 0, "gating_simulations must not be negative")
+        _require(self.games >= 1, "gating games must be at least 1")
+        _require(self.elo0 < self.elo1, "gating needs elo0 < elo1")
+        _require(self.simulations >= 0, "gating simulations must not be negative")
 
 
 @dataclass(frozen=True)
@@ -156,7 +172,8 @@ class CommonConfig:
             raise ValueError(f"not a {cls.KIND} config (an object with {', '.join(cls.SECTIONS)} settings)")
         nested = {f.name: f.default_factory for f in dataclasses.fields(cls)
                   if f.default_factory is not dataclasses.MISSING}
-        return cls(**{key: nested[key](**value) if key in nested else value for key, value in data.items()})
+        return cls(**{key: _section_of(nested[key], value) if key in nested else value
+                      for key, value in data.items()})
 
     def save(self, path: Path) -> None:
         """Write atomically: a temporary file renamed over ``path``, removed when the write fails."""

@@ -94,6 +94,7 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
     """One flag per field of ``cls``, in an argument group; defaults are None (= keep)."""
     group = parser.add_argument_group(title)
     docs = field_docstrings(cls)
+    prefix = getattr(cls, "FLAG_PREFIX", "")
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
@@ -101,8 +102,10 @@ def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, title: str, 
         kind = _flag_type(field)
         # A bare boolean flag (--gating) means true; --gating false turns it off.
         bare = {"nargs": "?", "const": True} if isinstance(default, bool) else {}
+        # A section with a FLAG_PREFIX names its flags --PREFIX-FIELD, its "enabled" switch --PREFIX.
+        name = prefix if prefix and field.name == "enabled" else "-".join(filter(None, [prefix, field.name]))
         group.add_argument(
-            "--" + field.name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind, **bare,
+            "--" + name.replace("_", "-"), dest=f"{cls.__name__}.{field.name}", type=kind, **bare,
             default=None, metavar=_METAVARS.get(kind, type(default).__name__.upper()),
             # argparse %-formats help strings: escape the docstrings' own percent signs
             help=f"{docs.get(field.name, '')} (default: the preset's; base value {default})".replace("%", "%%"),

@@ -47,6 +47,7 @@ from selfplay.backends import GenerationJob, LocalBackend, SelfPlayBackend, Time
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
 from selfplay.config import RunConfig
 from selfplay.evaluation import load_eval_positions, solved_set_metrics
+from selfplay.gating import gate
 from selfplay.resources import check_memory
 from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, init_checkpoint, \
     load_expert_positions, resume_checkpoint
@@ -96,7 +97,7 @@ class TrainingRun:
             config.save(self.paths.config)
         # The self-play network: the newest one (AlphaZero), or with gating the best so far.
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
-        if config.gating.gating:
+        if config.gating.enabled:
             self._load_best()
         train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
@@ -196,7 +197,7 @@ class TrainingRun:
             for key, value in metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             self.train_steps += 1
-        if not self.config.gating.gating:
+        if not self.config.gating.enabled:
             self.evaluator.load_weights(self.model.state_dict())
         means = {key: value / cfg.steps_per_generation for key, value in totals.items()}
         means.update(learning_rate=lr, buffer_positions=len(self.buffer), total_positions=self.buffer.total_positions)
@@ -215,34 +216,16 @@ class TrainingRun:
         return augmented_batch(self.spec, positions, rng)
 
     def gate(self, generation: int) -> dict:
-        """AlphaGo Zero's gate: the trained candidate plays the best network (SPRT);
-        if it wins, self-play uses it from now on."""
-        from arena.match import play_match
-        from arena.players import SearchPlayer
-        from arena.sprt import H1, SPRT
-
-        cfg = self.config.gating
-        simulations = cfg.gating_simulations or self.config.mcts.num_simulations
-        search_config = self.config.mcts.replace(num_simulations=simulations)
-        candidate = SearchPlayer(self.spec, f"gen{generation}", NetworkEvaluator(self.model, device=self.device),
-                                 search_config, seed=generation)
-        best = SearchPlayer(self.spec, f"gen{self.best_generation}", self.evaluator, search_config,
-                            seed=generation + 1)
-        sprt = SPRT(elo0=cfg.gating_elo0, elo1=cfg.gating_elo1)
-        result = play_match(self.spec, candidate, best, cfg.gating_games, opening_plies=2,
-                            seed=self.config.seed * 100_003 + generation,
-                            parallel=self.config.selfplay.games_in_parallel,
-                            on_game=lambda record, so_far: sprt.update(record.result_for_a),
-                            stop=lambda so_far: sprt.verdict is not None)
-        # Undecided at the cap: Leela Zero's rule, a 55% score passes.
-        accepted = sprt.verdict == H1 or (sprt.verdict is None and result.score >= 0.55)
+        """AlphaGo Zero's gate (``selfplay.gating``): if the trained candidate beats the best
+        network, self-play uses it from now on."""
+        candidate = NetworkEvaluator(self.model, device=self.device)
+        accepted, metrics = gate(self.spec, candidate, self.evaluator, self.config, generation, self.best_generation)
         if accepted:
             self.evaluator.load_weights(self.model.state_dict())
             self.best_generation = generation
             save_checkpoint(self.paths.best, self.model, game=self.spec.name, step=self.train_steps,
                             extra={"generation": generation})
-        return {"gating_score": result.score, "gating_games": result.played,
-                "gating_accepted": int(accepted), "best_generation": self.best_generation}
+        return {**metrics, "best_generation": self.best_generation}
 
     def evaluate(self) -> dict:
         if self.eval_positions is None:
@@ -272,7 +255,7 @@ class TrainingRun:
                     break
                 on_progress({"phase": "training"})
                 row.update(self.train(generation))
-                if self.config.gating.gating:
+                if self.config.gating.enabled:
                     on_progress({"phase": "gating"})
                     row.update(self.gate(generation))
                 on_progress({"phase": "evaluating"})

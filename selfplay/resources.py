@@ -79,8 +79,8 @@ def _self_play_searches(config: RunConfig, spec: GameSpec) -> list[Need]:
     games = config.selfplay.games_in_parallel
     searches = [Need("self-play search trees (--games-in-parallel x --num-simulations)",
                      search_memory(spec, config.mcts, games))]
-    if config.gating.gating:
-        simulations = config.gating.gating_simulations or config.mcts.num_simulations
+    if config.gating.enabled:
+        simulations = config.gating.simulations or config.mcts.num_simulations
         # Both players of a gating match search every game at once.
         searches.append(Need("gating search trees (--games-in-parallel x --gating-simulations)", 2 * search_memory(
             spec, config.mcts.replace(num_simulations=simulations), games)))

@@ -24,7 +24,7 @@ from engine.spec import ONGOING
 from nets import load_checkpoint
 from selfplay import cli
 from selfplay.buffer import Positions
-from selfplay.config import ExpertConfig, RunConfig, parse_expert, pretrain_preset, preset
+from selfplay.config import ExpertConfig, GatingConfig, RunConfig, parse_expert, pretrain_preset, preset
 from selfplay.experts import ExpertGame, canonical_key
 from selfplay.experts import generate as generate_module
 from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
@@ -339,3 +339,14 @@ def test_tictactoe_solver_scores():
     assert solver.solve(won) == -5 and solver.analyze(won) == [None] * 9
     with pytest.raises(ValueError, match="no exact solver for go9"):
         solver_for(engine.get_game("go9"))
+
+
+def test_run_configs_from_before_the_gating_rename_still_load():
+    """config.json files written before GatingConfig's fields lost their gating_ prefix."""
+    data = json.loads(preset("connect4", gpu=False).to_json())
+    data["gating"] = {"gating": True, "gating_games": 40, "gating_elo0": 0.0, "gating_elo1": 20.0,
+                      "gating_simulations": 16}
+    config = RunConfig.from_json(json.dumps(data))
+    assert config.gating == GatingConfig(enabled=True, games=40, elo0=0.0, elo1=20.0, simulations=16)
+    parsed = cli.build_parser().parse_args(["train", "--run-dir", "x", "--gating", "--gating-games", "40"])
+    assert cli.overrides_for(parsed, GatingConfig) == {"enabled": True, "games": 40}

@@ -221,7 +221,7 @@ def test_cli_errors_are_one_line(tmp_path):
 
 def test_gating_keeps_self_play_on_the_best_network(tmp_path):
     base = tiny_ttt_config()
-    config = dataclasses.replace(base, gating=dataclasses.replace(base.gating, gating=True, gating_games=40))
+    config = dataclasses.replace(base, gating=dataclasses.replace(base.gating, enabled=True, games=40))
     run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
     run.run(generations=3)
     rows = read_metrics(run.paths)
