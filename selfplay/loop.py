@@ -1,34 +1,20 @@
 """The AlphaZero loop: generations of self-play, then training, in one process.
 
-A run directory holds everything a resume needs::
-
-    config.json              the RunConfig (written once the run has started)
-    run.lock                 locked by the process training here (selfplay.run_lock.RunLock)
-    games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically)
-    checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
-    checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
-    checkpoints/best.pt      with --gating: the network self-play uses (the last one to pass its gate)
-    logs/                    TensorBoard events and metrics.jsonl (one line per generation)
-
-Kill the process at any moment and start the same command again: it resumes
-from ``latest.pt`` and the shards on disk, losing at most the games in flight
-and those finished in the last half minute (a shard is written every
-``games_in_parallel`` games or 30 seconds, whichever comes first). Without a
-``latest.pt`` that loads, it resumes from the newest ``genGGGGG.pt`` that does
-(``selfplay.run_dir``, which also holds the lock that keeps a second trainer out).
-Self-play randomness is seeded by (seed, generation, shard index), so resumed
-games never repeat the ones already on disk.
+Everything a resume needs is in the run directory (``selfplay.run_dir`` lists
+it). Kill the process at any moment and start the same command again: it
+resumes from ``latest.pt`` (or the newest generation checkpoint that loads)
+and the shards on disk, losing at most the games in flight and those finished
+in the last half minute. Self-play randomness is seeded by (seed, generation,
+shard index), so resumed games never repeat the ones already on disk.
 
 Who plays the games is the backend's business (``selfplay.backends``): in this
 process by default, or N Ray actors (``selfplay.ray_backend``) that write
 ``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space per actor, into the
 same folder. The loop, the buffer and the trainer are the same either way.
 
-AlphaGo's recipe (stage 2 after the supervised stage 1, ``selfplay.pretrain``):
-``init`` (``--init RUN_DIR``) makes generation 0 the network of that run's
-``best.pt``, and ``expert_mix`` (``--expert-mix SHARE``) draws
-``round(batch_size * SHARE * expert_mix_decay ** (generation - 1))`` positions
-of every training batch from its expert shards (logged as ``expert_share``).
+AlphaGo's stage 2 (after ``selfplay.pretrain``): ``--init RUN_DIR`` makes generation 0
+that run's ``best.pt``; ``--expert-mix SHARE`` draws ``TrainConfig.expert_share`` of
+every training batch from its expert shards (logged as ``expert_share``).
 """
 
 from __future__ import annotations
@@ -41,7 +27,7 @@ import numpy as np
 import torch
 
 import engine
-from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
+from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import GenerationJob, LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
@@ -49,8 +35,8 @@ from selfplay.config import RunConfig
 from selfplay.evaluation import load_eval_positions, solved_set_metrics
 from selfplay.gating import gate
 from selfplay.resources import check_memory
-from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, init_checkpoint, \
-    load_expert_positions, resume_checkpoint
+from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, load_expert_positions, \
+    load_init_weights, resume_checkpoint
 from selfplay.shards import game_metrics
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
@@ -73,7 +59,7 @@ class TrainingRun:
         check_memory(config, self.spec, self.device)
         resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
                                     self.device, log)
-        init_weights = self._init_weights() if resumed is None else None
+        init_weights = load_init_weights(config.init, self.spec, config.net) if resumed is None else None
         self.experts = (load_expert_positions(Path(config.init), self.spec)
                         if config.train.expert_mix > 0 else None)
         """The --init run's expert positions that --expert-mix mixes into training batches."""
@@ -104,19 +90,6 @@ class TrainingRun:
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
 
     # ---- checkpoints -----------------------------------------------------------
-
-    def _init_weights(self) -> dict | None:
-        """The --init network's weights, if the run config names one (for a new run); else None."""
-        if not self.config.init:
-            return None
-        try:
-            checkpoint = load_checkpoint(init_checkpoint(Path(self.config.init)), game=self.spec.name)
-        except CheckpointError as error:
-            raise RunError(f"cannot start from --init: {error}") from None
-        if checkpoint.config != NetConfig.from_name(self.config.net):
-            raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, "
-                           f"the run config says {self.config.net}")
-        return checkpoint.model.state_dict()
 
     def _start(self, init_weights: dict | None) -> None:
         """Generation 0 of a new run: the --init network (AlphaGo's stage 2 starts from stage 1),

@@ -1,4 +1,18 @@
-"""The run directory: its paths, its lock, its metrics file, and finding the checkpoint a run resumes from.
+"""The run directory: its paths, its config, its metrics file, and finding the checkpoint a run resumes from.
+
+A self-play run directory holds everything a resume needs::
+
+    config.json              the RunConfig (written once the run has started)
+    run.lock                 locked by the process training here (selfplay.run_lock.RunLock)
+    games/genGGGGG-KKKKK.npz replay shards (complete games only, written atomically; a shard every
+                             games_in_parallel games or 30 seconds, whichever comes first)
+    checkpoints/genGGGGG.pt  the network after each generation (weights; for matches)
+    checkpoints/latest.pt    the newest training checkpoint (optimizer, RNG, counters)
+    checkpoints/best.pt      with --gating: the network self-play uses (the last one to pass its gate)
+    logs/                    TensorBoard events and metrics.jsonl (one line per generation)
+
+A pretrain run directory has the layout its module docstring draws
+(``selfplay.pretrain``: expert shards, ``best.pt`` and ``latest.pt``).
 
 Shared by self-play runs (``selfplay.loop``) and pretrain runs (``selfplay.pretrain``).
 Three rules keep a run directory from being corrupted:
@@ -27,7 +41,7 @@ from typing import Callable, Iterable
 import torch
 
 from engine.spec import GameSpec
-from nets import load_checkpoint
+from nets import NetConfig, load_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError, CheckpointNotFoundError, CorruptCheckpointError, \
     NotACheckpointError
 from selfplay.buffer import Positions
@@ -162,6 +176,20 @@ def init_checkpoint(path: Path) -> Path:
     if not path.exists():
         raise RunError(f"--init {path}: no such run directory or checkpoint file")
     return path
+
+
+def load_init_weights(init: str, spec: GameSpec, net: str) -> dict | None:
+    """The weights of the network ``--init`` names (``init_checkpoint``) for a new run of ``spec``'s
+    game with a ``net`` network; None without --init. RunError when they cannot serve."""
+    if not init:
+        return None
+    try:
+        checkpoint = load_checkpoint(init_checkpoint(Path(init)), game=spec.name)
+    except CheckpointError as error:
+        raise RunError(f"cannot start from --init: {error}") from None
+    if checkpoint.config != NetConfig.from_name(net):
+        raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, the run config says {net}")
+    return checkpoint.model.state_dict()
 
 
 def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
