@@ -19,13 +19,13 @@ Modules, one job each:
 from arena.elo import EloEstimate, Ratings, elo_estimate, elo_from_score, expected_score, fit_ratings
 from arena.match import MatchResult, play_match
 from arena.players import Analysis, Decisions, Player, QuitGame, make_player
-from arena.records import GameLog, GameRecord, read_games
+from arena.records import GameLog, MatchGame, read_games
 from arena.specs import PlayerSpec, PlayerSpecError, parse_player_spec
 from arena.sprt import SPRT, log_likelihood_ratio
 
 __all__ = [
     "EloEstimate", "Ratings", "elo_estimate", "elo_from_score", "expected_score", "fit_ratings",
     "MatchResult", "play_match", "Analysis", "Decisions", "Player", "QuitGame", "make_player",
-    "GameLog", "GameRecord", "read_games", "PlayerSpec", "PlayerSpecError", "parse_player_spec",
+    "GameLog", "MatchGame", "read_games", "PlayerSpec", "PlayerSpecError", "parse_player_spec",
     "SPRT", "log_likelihood_ratio",
 ]

@@ -29,9 +29,9 @@ from typing import Callable
 import numpy as np
 
 from arena.elo import EloEstimate, count_result, elo_estimate
-from arena.players import Player
-from arena.records import GameLog, GameRecord, SGFFolder
-from engine.positions import random_opening
+from arena.players import Decisions, Player
+from arena.records import GameLog, MatchGame, SGFFolder
+from engine.positions import legal_actions, random_opening
 from engine.spec import ONGOING, GameSpec
 
 
@@ -46,7 +46,7 @@ class MatchResult:
     wins: int = 0
     draws: int = 0
     losses: int = 0
-    games: list[GameRecord] = field(default_factory=list)
+    games: list[MatchGame] = field(default_factory=list)
     """Finished games in the order they ended."""
     stopped_early: bool = False
     """True when ``stop`` ended the match before ``num_games`` (games in flight are dropped)."""
@@ -65,7 +65,7 @@ class MatchResult:
         """A's Elo advantage over B with its 95% interval."""
         return elo_estimate(self.wins, self.draws, self.losses)
 
-    def count(self, record: GameRecord) -> None:
+    def count(self, record: MatchGame) -> None:
         self.games.append(record)
         count_result(self, record.result_for_a)
 
@@ -109,7 +109,7 @@ def play_match(
     opening_plies: int = 4,
     seed: int = 0,
     parallel: int = 64,
-    on_game: Callable[[GameRecord, MatchResult], None] | None = None,
+    on_game: Callable[[MatchGame, MatchResult], None] | None = None,
     stop: Callable[[MatchResult], bool] | None = None,
     out: str | Path | None = None,
     sgf_dir: str | Path | None = None,
@@ -191,23 +191,13 @@ def _move(spec: GameSpec, player: Player, games: list[_Game]) -> None:
     states = np.stack([g.state for g in games])  # [B, S]
     decisions = player.play_games(states, [list(g.moves) for g in games])
     actions = np.asarray(decisions.actions, np.int64)
-    legal = np.zeros((len(games), spec.num_actions), np.bool_)
-    spec.legal_mask_batch(states, legal)
     playing = []
     for b, game in enumerate(games):
-        ending = decisions.endings[b] if decisions.endings is not None else None
-        action = int(actions[b])
-        if ending is None and not (0 <= action < spec.num_actions and legal[b, action]):
-            on_board = 0 <= action < spec.num_actions
-            move = spec.format_move(action) if on_board else str(action)
-            reason = spec.why_illegal(game.state, action) if on_board else "no such move"
-            if not player.external:
-                raise RuntimeError(f"player {player.name} chose the illegal move {move} ({reason})")
-            ending = f"played the illegal move {move} ({reason})"
+        ending = refereed_ending(spec, player, game.state, decisions, b)
         if ending is None:
             playing.append(b)
         else:
-            game.ending = f"{player.name} {ending}"
+            game.ending = ending
     following = np.empty_like(states[playing])
     spec.play_batch(states[playing], actions[playing], following)
     for b, state in zip(playing, following):
@@ -215,10 +205,26 @@ def _move(spec: GameSpec, player: Player, games: list[_Game]) -> None:
         games[b].moves.append(int(actions[b]))
 
 
-def _record(spec: GameSpec, game: _Game, player_a: Player, player_b: Player, status: int, seed: int) -> GameRecord:
+def refereed_ending(spec: GameSpec, player: Player, state: np.ndarray, decisions: Decisions, b: int) -> str | None:
+    """Why ``player`` gives up the game of ``state`` [S] with its decision ``b``, in words that
+    name it ("gtp:gnugo resigned", "... played the illegal move E5 (E5 is occupied)"), or None
+    when the move stands. An illegal move of one of our own players is a bug: RuntimeError."""
+    ending = decisions.endings[b] if decisions.endings is not None else None
+    action = int(decisions.actions[b])
+    if ending is None and not (0 <= action < spec.num_actions and action in legal_actions(spec, state)):
+        on_board = 0 <= action < spec.num_actions
+        move = spec.format_move(action) if on_board else str(action)
+        reason = spec.why_illegal(state, action) if on_board else "no such move"
+        if not player.external:
+            raise RuntimeError(f"player {player.name} chose the illegal move {move} ({reason})")
+        ending = f"played the illegal move {move} ({reason})"
+    return None if ending is None else f"{player.name} {ending}"
+
+
+def _record(spec: GameSpec, game: _Game, player_a: Player, player_b: Player, status: int, seed: int) -> MatchGame:
     # status is the final value for the side to move; the first player is to move after an even number of moves.
     result_first = status if len(game.moves) % 2 == 0 else -status
     first, second = (player_a, player_b) if game.a_first else (player_b, player_a)
-    return GameRecord(game=spec.name, first=first.name, second=second.name, moves=game.moves,
+    return MatchGame(game=spec.name, first=first.name, second=second.name, moves=game.moves,
                       opening_plies=game.opening_plies, result=result_first, pair=game.index // 2,
                       a_first=game.a_first, seed=seed, ending=game.ending)

@@ -20,11 +20,13 @@ from typing import Callable
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from arena.board import board_text, mark_of_player
 from arena.players import END_OF_INPUT, AnalysisUnavailable, Player, QuitGame, read_human_move, win_probability
-from arena.records import GameLog, GameRecord
+from arena.match import refereed_ending
+from arena.records import GameLog, MatchGame
 from engine.spec import ONGOING, GameSpec
 
 HELP_WORDS = ("help", "?")
@@ -38,6 +40,8 @@ class _Game:
     human_first: bool
     positions: list[np.ndarray] = field(default_factory=list)
     moves: list[int] = field(default_factory=list)
+    bot_ending: str | None = None
+    """Why the bot gave the game up (a GTP engine resigned or answered nonsense); None while it plays."""
 
     @property
     def state(self) -> np.ndarray:
@@ -93,6 +97,9 @@ def play_terminal(spec: GameSpec, bot: Player, human_first: bool = True, console
                     break
             else:
                 _bot_turn(console, game, bot)
+                if game.bot_ending is not None:
+                    outcome = "finished"
+                    break
             _draw(console, game, human_first)
         else:
             outcome = "finished"
@@ -156,7 +163,13 @@ def _undo(console: Console, game: _Game) -> None:
 
 def _bot_turn(console: Console, game: _Game, bot: Player) -> None:
     with console.status(f"{bot.name} is thinking...", spinner="dots"):
-        decisions = bot.play(game.state[None])
+        # With the game's moves: a GTP engine follows the game on its own board.
+        decisions = bot.play_games(game.state[None], [list(game.moves)])
+    # An external engine's resignation or illegal move ends the game as it would a match game.
+    game.bot_ending = refereed_ending(game.spec, bot, game.state, decisions, 0)
+    if game.bot_ending is not None:
+        console.print(f"the bot gives up: {escape(game.bot_ending)}")
+        return
     action = int(decisions.actions[0])
     value = float(decisions.values[0])
     estimate = f" (its win probability {win_probability(value):.0%})" if math.isfinite(value) else ""
@@ -193,9 +206,12 @@ def _summarise(console: Console, spec: GameSpec, game: _Game, bot: Player, outco
                out: str | Path | None) -> None:
     status = spec.status(game.state)
     result_first = None
-    if status != ONGOING:
+    if game.bot_ending is not None:
+        result_first = 1 if game.human_first else -1
+    elif status != ONGOING:
         # status is the final value for the side to move; the first player moves after an even count.
         result_first = int(status) if len(game.moves) % 2 == 0 else -int(status)
+    if result_first is not None:
         human_result = result_first if game.human_first else -result_first
         console.print({1: "[bold green]You win![/]", 0: "[bold]Draw.[/]",
                        -1: "[bold red]The bot wins.[/]"}[human_result])
@@ -203,8 +219,8 @@ def _summarise(console: Console, spec: GameSpec, game: _Game, bot: Player, outco
     console.print(f"{len(game.moves)} moves: {moves or '(none)'}" + ("" if outcome == "finished" else " (unfinished)"))
     if out is not None:
         first, second = ("human", bot.name) if game.human_first else (bot.name, "human")
-        record = GameRecord(game=spec.name, first=first, second=second, moves=list(game.moves), opening_plies=0,
-                            result=result_first, a_first=game.human_first)
+        record = MatchGame(game=spec.name, first=first, second=second, moves=list(game.moves), opening_plies=0,
+                           result=result_first, a_first=game.human_first, ending=game.bot_ending)
         with GameLog(out, spec) as log:
             log.write(record)
         console.print(f"game saved to {out}")

@@ -147,7 +147,9 @@ class Player:
         self.name = name
 
     def play(self, states: np.ndarray) -> Decisions:
-        """Choose a move in each of ``states`` [B, S] (all ongoing, this player to move)."""
+        """Choose a move in each of ``states`` [B, S] (all ongoing, this player to move), judging
+        each position by itself. Players that need the moves that led there (GTP engines) do not
+        have it: they implement ``play_games`` only, which is what matches and terminal play call."""
         raise NotImplementedError
 
     def play_games(self, states: np.ndarray, histories: list[list[int]]) -> Decisions:
@@ -362,9 +364,6 @@ class GTPPlayer(Player):
             raise PlayerSpecError(f"player {name!r}: {error}") from None
         self._sent: list[int] | None = None
         """The game's moves the engine's board holds; None before the first game."""
-
-    def play(self, states):
-        raise PlayerSpecError(f"player {self.name!r} needs each game's moves: it plays in matches")
 
     def play_games(self, states, histories):
         actions = np.full(len(states), self.spec.num_actions - 1, np.int64)  # ignored where a game ends

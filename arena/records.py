@@ -39,7 +39,7 @@ RESULT_TEXT = {1: "1-0", 0: "1/2-1/2", -1: "0-1", None: "*"}
 
 
 @dataclass
-class GameRecord:
+class MatchGame:
     """One game of a match."""
 
     game: str
@@ -89,7 +89,7 @@ class GameLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def write(self, record: GameRecord) -> None:
+    def write(self, record: MatchGame) -> None:
         self._file.write(record.to_json(self.spec) + "\n")
         self._file.flush()
 
@@ -122,7 +122,7 @@ def _application() -> str:
 APPLICATION = _application()
 
 
-def sgf_game(record: GameRecord, spec: GameSpec) -> SGFGame:
+def sgf_game(record: MatchGame, spec: GameSpec) -> SGFGame:
     """A finished Go game of a match as an SGF record (black = the first player; komi that of the
     game's initial position)."""
     size = spec.board_shape[0]
@@ -152,7 +152,7 @@ class SGFFolder:
         numbers = [int(m.group(1)) for p in self.folder.iterdir() if (m := self.PATTERN.fullmatch(p.name))]
         self.next_number = max(numbers, default=0) + 1
 
-    def write(self, record: GameRecord) -> Path:
+    def write(self, record: MatchGame) -> Path:
         """Save one game; returns its path."""
         path = write_sgf(sgf_game(record, self.spec), self.folder / f"game-{self.next_number:05d}.sgf")
         self.next_number += 1

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from arena.elo import Ratings, fit_ratings
 from arena.match import MatchResult, play_match
 from arena.players import Player
-from arena.records import GameRecord
+from arena.records import MatchGame
 from engine.spec import GameSpec
 
 
@@ -64,7 +64,7 @@ def run_tournament(
     opening_plies: int = 4,
     seed: int = 0,
     parallel: int = 64,
-    on_game: Callable[[int, int, GameRecord], None] | None = None,
+    on_game: Callable[[int, int, MatchGame], None] | None = None,
     out: str | Path | None = None,
 ) -> TournamentResult:
     """Play ``games_per_pair`` games for each pair (i, j) of ``players`` and fit ratings.
@@ -78,7 +78,7 @@ def run_tournament(
         raise ValueError(f"player {duplicate!r} is listed twice; every player of a tournament must differ")
     matches = []
     for i, j in pairs:
-        def progress(record: GameRecord, _result: MatchResult, i=i, j=j) -> None:
+        def progress(record: MatchGame, _result: MatchResult, i=i, j=j) -> None:
             if on_game is not None:
                 on_game(i, j, record)
 

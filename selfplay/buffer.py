@@ -69,7 +69,7 @@ class Positions:
     def of_shards(shards: list[Shard]) -> "Positions":
         """Every position of ``shards`` (at least one), in order."""
         return Positions(np.concatenate([s.states for s in shards]), np.concatenate([s.policies for s in shards]),
-                         np.concatenate([s.outcomes for s in shards]))
+                         np.concatenate([s.values for s in shards]))
 
 
 @dataclass

@@ -59,7 +59,7 @@ def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device) -> 
     """The big allocations of a run of ``config`` (of either kind); searches that never run at
     the same time count as the largest of them."""
     searches = []
-    if config.game == "connect4" and config.eval_positions > 0:
+    if (config.eval_set or spec.eval_set) and config.eval_positions > 0:
         searches.append(Need("evaluation search trees (--eval-simulations)", search_memory(
             spec, MCTSConfig(num_simulations=config.eval_simulations), min(config.eval_positions, EVALUATION_BATCH))))
     needs = []

@@ -4,7 +4,9 @@ A shard holds whole games. Per position (P rows):
 
     states    [P, S] int64    the position (compact engine state, not planes)
     policies  [P, A] float32  search visit distribution (the policy target)
-    outcomes  [P]    float32  final result for the side to move there (+1, 0, -1)
+    values    [P]    float32  the value target for the side to move there: in self-play the
+                              game's final result (+1, 0, -1); stored as "outcomes" in shards
+                              written before 2026-12, which still load
     game_ids  [P]    int32    which game of the shard the row belongs to
 
 Per game (G rows): ``lengths`` (moves played), ``results`` (+1 first player
@@ -20,7 +22,7 @@ read as "selfplay").
 
 Expert data (``selfplay.experts``, the supervised bootstrap) uses the same
 layout, in shards named ``expert-KKKKK.npz`` that the self-play buffer never
-reads, with two differences: ``outcomes`` are per-position value targets (an
+reads, with two differences: ``values`` are not always the game's result (an
 exact solver's result for the side to move, which differs from the game's
 result after a move that was not optimal), and an optional
 
@@ -80,7 +82,7 @@ class GameRecord:
 class Shard:
     states: np.ndarray
     policies: np.ndarray
-    outcomes: np.ndarray
+    values: np.ndarray
     game_ids: np.ndarray
     lengths: np.ndarray
     results: np.ndarray
@@ -103,7 +105,7 @@ class Shard:
 
     @property
     def num_positions(self) -> int:
-        return len(self.outcomes)
+        return len(self.values)
 
 
 def game_metrics(shards: list[Shard]) -> dict[str, float]:
@@ -124,7 +126,7 @@ def game_metrics(shards: list[Shard]) -> dict[str, float]:
 
 def shard_from_games(games: list[GameRecord], generation: int, game: str,
                      num_actions: int, state_size: int, source: str = SELFPLAY_SOURCE) -> Shard:
-    """Pack finished games into one shard (outcomes seen from each position's side to move).
+    """Pack finished games into one shard (values seen from each position's side to move).
 
     The games of one shard either all carry ``scores`` or none does."""
     states = [g.states for g in games if len(g.states)]
@@ -135,7 +137,7 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
         states=np.concatenate(states) if states else np.zeros((0, state_size), np.int64),
         policies=(np.concatenate([g.policies for g in games if len(g.states)])
                   if states else np.zeros((0, num_actions), np.float32)),
-        outcomes=np.concatenate([g.players.astype(np.float32) * g.result if g.values is None else g.values
+        values=np.concatenate([g.players.astype(np.float32) * g.result if g.values is None else g.values
                                  for g in games]).astype(np.float32),
         game_ids=np.concatenate([np.full(len(g.states), i, np.int32) for i, g in enumerate(games)]),
         lengths=np.array([g.length for g in games], np.int32),
@@ -161,7 +163,7 @@ def write_shard(shard: Shard, path: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(
-                handle, states=shard.states, policies=shard.policies, outcomes=shard.outcomes,
+                handle, states=shard.states, policies=shard.policies, values=shard.values,
                 game_ids=shard.game_ids, lengths=shard.lengths, results=shard.results,
                 resign_disabled=shard.resign_disabled, resigned=shard.resigned,
                 would_resign=shard.would_resign, false_resign=shard.false_resign, generation=np.int64(shard.generation),
@@ -214,6 +216,10 @@ class PendingGames:
             self.games = []
 
 
+FORMER_VALUES_KEY = "outcomes"
+"""The name the value targets had in shards written before 2026-12."""
+
+
 class ShardError(Exception):
     """A file in the games folder that is not a readable shard."""
 
@@ -224,7 +230,8 @@ def read_shard(path: Path) -> Shard:
         with np.load(path, allow_pickle=False) as data:
             fields = {name: data[name] for name in data.files}
         return Shard(
-            states=fields["states"], policies=fields["policies"], outcomes=fields["outcomes"],
+            states=fields["states"], policies=fields["policies"],
+            values=fields["values"] if "values" in fields else fields[FORMER_VALUES_KEY],
             game_ids=fields["game_ids"], lengths=fields["lengths"], results=fields["results"],
             resign_disabled=fields["resign_disabled"], resigned=fields["resigned"],
             would_resign=fields["would_resign"], false_resign=fields["false_resign"],

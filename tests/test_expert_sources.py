@@ -217,7 +217,7 @@ def test_pretrain_on_gnugo_games(tmp_path, capsys):
         np.testing.assert_array_equal(shard.states[rows], played.states[-labelled - 1:-1])
         to_move = np.array([go_positions.side_to_move(state) for state in shard.states[rows]])  # +1: black
         assert shard.results[index] == game.result_for_first != 0
-        np.testing.assert_array_equal(shard.outcomes[rows], to_move * game.result_for_first)
+        np.testing.assert_array_equal(shard.values[rows], to_move * game.result_for_first)
 
 
 KO_ENGINE = """\

@@ -5,16 +5,19 @@ resign or play illegal moves; a match of random moves against GNU Go saved as SG
 from __future__ import annotations
 
 import contextlib
+import io
 import shlex
 import sys
 import time
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 import engine
 from arena.cli import main
 from arena.match import play_match
+from arena.play import play_terminal
 from arena.players import Decisions, GTPPlayer, Player, make_player
 from arena.records import read_games
 from arena.specs import PlayerSpecError
@@ -284,3 +287,28 @@ def test_arena_match_cli_with_gtp_and_sgf(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "exited with code 139 while answering 'genmove" in error and "stderr: segfault" in error
     assert error.count("\n") == 1
+
+
+@needs_gnugo
+def test_terminal_play_against_gnugo(tmp_path):
+    """`arena play --game go9 --opponent gtp:...`: the engine follows the game and answers moves."""
+    console = io.StringIO()
+    lines = iter(["E5", "A1", "quit"])  # A1 is refused and asked again if GNU Go took it
+    with contextlib.closing(make_player('gtp:"gnugo --mode gtp --level 1"', GO9)) as gnugo:
+        code = play_terminal(GO9, gnugo, console=Console(file=console, width=100),
+                             read_line=lambda prompt: next(lines), out=tmp_path / "g.jsonl")
+    [record] = read_games(tmp_path / "g.jsonl")
+    moves = record["moves"].split()
+    assert code == 0 and moves[0] == "E5" and (moves[2:3] == ["A1"] and len(moves) == 4 or len(moves) == 2)
+    assert all(GO9.parse_move(move) < GO9.num_actions for move in moves[1::2])  # GNU Go's answers
+    assert "bot plays" in console.getvalue()
+
+
+def test_terminal_play_against_an_engine_that_resigns(tmp_path):
+    console = io.StringIO()
+    with contextlib.closing(gtp_player(RESIGN)) as player:
+        code = play_terminal(GO9, player, console=Console(file=console, width=100),
+                             read_line=lambda prompt: "E5", out=tmp_path / "g.jsonl")
+    [record] = read_games(tmp_path / "g.jsonl")
+    assert code == 0 and "the bot gives up: gtp:fake resigned" in console.getvalue()
+    assert record["result"] == "1-0" and record["ending"] == "gtp:fake resigned" and record["moves"] == "E5"

@@ -151,7 +151,7 @@ def test_evaluation_positions_are_dropped_by_any_move_order_and_mirror(tmp_path,
 def all_expert_data(games_dir: Path) -> dict:
     shards = [read_shard(path) for path in expert_shard_paths(games_dir)]
     return {name: np.concatenate([getattr(s, name) for s in shards])
-            for name in ("states", "policies", "outcomes", "scores", "lengths", "results")}
+            for name in ("states", "policies", "values", "scores", "lengths", "results")}
 
 
 def test_interrupted_generation_resumes_without_repeating_a_game(tmp_path, monkeypatch):

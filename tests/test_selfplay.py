@@ -59,10 +59,22 @@ def test_shard_round_trip(tmp_path):
         if field.name != "path":
             assert np.array_equal(getattr(loaded, field.name), getattr(shard, field.name)), field.name
     assert loaded.num_games == 5 and loaded.num_positions == sum(len(g.states) for g in games)
-    # outcomes are from each position's side to move
+    # values are from each position's side to move
     first = games[0]
-    assert np.array_equal(loaded.outcomes[: len(first.states)], first.players * first.result)
+    assert np.array_equal(loaded.values[: len(first.states)], first.players * first.result)
     assert [p.name for p in tmp_path.joinpath("games").iterdir()] == ["gen00003-00000.npz"], "no temp files left"
+
+
+def test_shards_written_before_the_values_rename_still_load(tmp_path):
+    """Shards from before 2026-12 stored the value targets as "outcomes"."""
+    rng = np.random.default_rng(0)
+    shard = shard_from_games([random_game_record(C4, rng) for _ in range(2)], generation=1, game="connect4",
+                             num_actions=7, state_size=4)
+    fields = {f.name: getattr(shard, f.name) for f in dataclasses.fields(shard)
+              if f.name not in ("path", "scores", "values")}
+    path = tmp_path / "gen00001-00000.npz"
+    np.savez(path, outcomes=shard.values, **fields)
+    assert np.array_equal(read_shard(path).values, shard.values)
 
 
 def test_buffer_symmetries_map_policies_with_states(tmp_path):
