@@ -21,7 +21,8 @@ from numba.core.extending import _Intrinsic
 
 
 _NAMED: dict[int, str] = {}
-"""id(dispatcher) -> its name, for every dispatcher named so far."""
+"""A cache, the one module-level mutable object of the engine: id(dispatcher) -> its name, for
+every dispatcher named so far (naming one again is then free)."""
 
 
 UUID_PREFIX = "zeroplay2:"
