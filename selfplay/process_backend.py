@@ -251,7 +251,9 @@ class _ProcessCalls:
         return ended
 
     def _read(self, a: int) -> dict | ActorDied | None:
-        """Every message worker ``a`` has sent: its result when the call ended, else None."""
+        """Every message worker ``a`` has sent: its result when the call ended, ActorDied when
+        its pipe reached its end (only a dead worker's does: the pipe's other end is its alone),
+        else None."""
         conn, process = self.backend.conns[a], self.backend.processes[a]
         try:
             while conn.poll():
@@ -266,14 +268,9 @@ class _ProcessCalls:
                     return result
                 elif kind == "error":
                     raise RunError(f"self-play worker {a} failed:\n{detail[0].rstrip()}")
-        except (EOFError, ConnectionResetError):
+            return None  # only progress so far
+        except (EOFError, OSError):  # OSError: it died in the middle of a message
             pass
-        if process.is_alive():
-            try:
-                if not conn.poll(0):
-                    return None  # only progress so far
-            except OSError:
-                pass
         process.join(timeout=5)
         self.current[a] = (0, 0)
         return ActorDied(f"exit code {process.exitcode}")

@@ -150,7 +150,8 @@ def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_pr
     pending = {calls.submit(a, targets[a]): a for a in targets}
     failures = {a: 0 for a in range(num_actors)}
     finished_at: dict[int, float] = {}
-    simulations = 0
+    simulations = evaluations = 0
+    network_seconds = play_seconds = 0.0
     time_up = False
     while pending:
         for handle, result in calls.wait(list(pending), poll_seconds):
@@ -168,6 +169,9 @@ def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_pr
                 pending[calls.submit(a, targets[a])] = a
                 continue
             simulations += result["simulations"]
+            evaluations += result["evaluations"]
+            network_seconds += result["network_seconds"]
+            play_seconds += result["seconds"]
             time_up = time_up or result["time_up"]
             finished_at[a] = time.perf_counter() - started
         counter.refresh()
@@ -185,6 +189,8 @@ def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_pr
     metrics = {"games": counter.games(all_spaces=True) - games_before,
                "positions": counter.positions() - positions_before,
                "simulations_per_s": simulations / elapsed if elapsed else 0.0,
+               "evaluations_per_s": evaluations / elapsed if elapsed else 0.0,
+               "network_share": network_seconds / play_seconds if play_seconds else 0.0,
                "actors": num_actors}
     for a in range(num_actors):
         games = counter.games(a) - done_before[a]
