@@ -9,7 +9,8 @@ thread: what ``--workers 1`` does), then with one worker process per core
 network (``net_speed.py``'s logic: ``NetworkEvaluator.evaluate`` on planes of
 random positions at the preset's batch, one torch thread per process) in one
 process and in as many processes as workers, all at once. Each timing is a
-mean over its wall time (the network's too), worker start-up left out.
+mean over its wall time (the network's too), worker start-up left out; the bare
+network is timed before and after the self-play runs and averaged.
 
 Prints a table, then one JSON line with ``speedup_all_cores`` (positions/s on
 all cores over one worker) and ``share_of_bare_net`` (self-play network
@@ -35,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 import engine  # noqa: E402
+from machine import cpu_model  # noqa: E402  (benchmarks/machine.py, beside this script)
 from net_speed import real_planes  # noqa: E402
 from nets import NetworkEvaluator, PolicyValueNet  # noqa: E402
 from selfplay.backends import GenerationJob, LocalBackend  # noqa: E402
@@ -115,6 +117,10 @@ def main() -> None:
     weights = PolicyValueNet.from_spec(spec, config.net).state_dict()
     batch = config.selfplay.games_in_parallel
 
+    # The bare network before and after the self-play runs, averaged: the machine's other
+    # load drifts over minutes, and both sides of the ratio should see the same drift.
+    before = (bare_net(config.net, batch, 1, args.net_seconds / 2),
+              bare_net(config.net, batch, args.workers, args.net_seconds / 2))
     with tempfile.TemporaryDirectory() as tmp:
         one = time_backend(LocalBackend(), config, weights, Path(tmp) / "one" / "games", args.generations)
         backend = ProcessBackend(args.workers, log=lambda line: None)
@@ -123,12 +129,12 @@ def main() -> None:
             everyone = time_backend(backend, config, weights, Path(tmp) / "all" / "games", args.generations)
         finally:
             backend.close()
-    bare_one = bare_net(config.net, batch, 1, args.net_seconds)
-    bare_all = bare_net(config.net, batch, args.workers, args.net_seconds)
+    bare_one = round((before[0] + bare_net(config.net, batch, 1, args.net_seconds / 2)) / 2, 1)
+    bare_all = round((before[1] + bare_net(config.net, batch, args.workers, args.net_seconds / 2)) / 2, 1)
 
     print(f"{GAME} CPU preset: {config.net}, {config.mcts.num_simulations} simulations, {batch} games at once "
           f"per worker, {config.selfplay.games_per_generation} games per generation, {args.generations} "
-          f"generations per run; torch {torch.__version__}, {usable_cores()} usable cores")
+          f"generations per run; torch {torch.__version__}, {usable_cores()} usable cores of {cpu_model()}")
     print(f"{'run':<22}{'games':>7}{'positions/s':>13}{'evals/s':>10}{'net share':>11}{'bare net evals/s':>18}"
           f"{'of bare':>9}")
     for name, row, bare in (("1 worker", one, bare_one), (f"{args.workers} workers", everyone, bare_all)):
@@ -140,7 +146,7 @@ def main() -> None:
           f"in {args.workers} processes (1 worker: {one['evaluations_per_s'] / bare_one:.0%})")
     print(json.dumps({
         "benchmark": "selfplay_speed", "game": GAME, "net": config.net, "workers": args.workers,
-        "usable_cores": usable_cores(), "batch": batch, "generations": args.generations,
+        "usable_cores": usable_cores(), "cpu": cpu_model(), "batch": batch, "generations": args.generations,
         "torch": torch.__version__, "one_worker": one, "all_cores": everyone,
         "bare_net_one_process": bare_one, "bare_net_all_processes": bare_all,
         "speedup_all_cores": round(speedup, 3), "share_of_bare_net": round(share, 3),
