@@ -7,15 +7,21 @@
 #
 # In order, each step under its own time limit (a step that fails or runs out
 # of time is reported and the next one runs):
-#   1. the CUDA tests                                               (60 s)
-#   2. net_speed.py: b10c128, fp32 and bf16, batch 256, 512, 1024, 4096 (90 s)
-#   3. mcts_speed.py's CUDA part                                     (75 s)
-#   4. a 3-minute Connect Four run with the GPU preset               (230 s)
-#   5. a 2-minute go9 run with the GPU preset                        (160 s)
-#   6. the summary: positions/s, evaluations/s and the share of time in the
-#      network from each run's metrics.jsonl, the GPU's busy share over each
-#      run (nvidia-smi sampled every 0.5 s), self-play evaluations/s over the
-#      bare network's at the same batch (target >= 70%); ends with one JSON line.
+#   1. the CUDA tests                                                 (50 s)
+#   2. net_speed.py: b10c128, fp32 and bf16, batch 256, 512, 1024, 4096 (80 s)
+#   3. mcts_speed.py's CUDA part                                       (60 s)
+#   4. about 3 minutes of Connect Four self-play with the GPU preset   (190 s):
+#      selfplay_speed.py, 4 worker processes on the GPU, 2048 games (512 at
+#      once per worker, the preset's batch), then the bare network in 4
+#      processes at batch 512: positions/s, evaluations/s, share_of_bare_net
+#      (target >= 0.7), and the network's share of the workers' time
+#   5. a 2-minute go9 run with the GPU preset, every core a worker   (140 s):
+#      `selfplay train` end to end (self-play, training and checkpoints on the GPU)
+#   6. the summary: the GPU's busy share over steps 4 and 5 (nvidia-smi sampled
+#      every 0.5 s), go9's figures from its metrics.jsonl; one JSON line.
+# Which side limits: a GPU busy share well below 1 with network_share near 1
+# means the workers cannot feed it (CPU-bound: more workers or larger batches);
+# a busy share near 1 means the GPU is the limit.
 # Logs, metrics and the samples go to $OUT (default gpu_check_out/).
 set -u
 cd "$(dirname "$0")/.."
@@ -28,13 +34,13 @@ step() {  # step NAME LIMIT_SECONDS COMMAND...: run, log to $OUT/NAME.log, recor
     local name=$1 limit=$2
     shift 2
     echo "=== $name (limit ${limit} s): $*"
-    local start
+    local start t0=$SECONDS
     start=$(date +%s.%N)
     timeout --kill-after=10 "$limit" "$@" > "$OUT/$name.log" 2>&1
     local status=$?
     echo "$name $start $(date +%s.%N) $status" >> "$OUT/steps.txt"
     tail -n 25 "$OUT/$name.log"
-    echo "=== $name: exit $status after $(printf '%.0f' "$(echo "$(date +%s.%N) - $start" | bc)") s"
+    echo "=== $name: exit $status after $((SECONDS - t0)) s"
 }
 
 : > "$OUT/steps.txt"
@@ -45,15 +51,15 @@ nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,nohead
 SAMPLER=$!
 trap 'kill $SAMPLER 2>/dev/null' EXIT
 
-step cuda_tests 60 "$PY" -m pytest -q -p no:cacheprovider tests/test_nets.py tests/test_mcts.py -k "cuda or device"
-step net_speed 90 "$PY" benchmarks/net_speed.py --net b10c128 --devices cuda --dtypes fp32 bf16 \
+step cuda_tests 50 "$PY" -m pytest -q -p no:cacheprovider tests/test_nets.py tests/test_mcts.py \
+    tests/test_process_backend.py -k "cuda or device"
+step net_speed 80 "$PY" benchmarks/net_speed.py --net b10c128 --devices cuda --dtypes fp32 bf16 \
     --batch-sizes 256 512 1024 4096 --seconds 1.5 --repeats 3
-step mcts_speed_cuda 75 "$PY" benchmarks/mcts_speed.py --cuda-only
-# Runs: the GPU preset, every core as a self-play worker (the default), generations small
-# enough that some finish inside the time (a run stops at --minutes mid-generation).
-step c4_gpu 230 "$PY" -m selfplay train --game connect4 --preset gpu --run-dir "$OUT/c4" --minutes 3 \
-    --games-per-generation 1024 --steps-per-generation 200 --eval-positions 100
-step go9_gpu 160 "$PY" -m selfplay train --game go9 --preset gpu --run-dir "$OUT/go9" --minutes 2 \
+step mcts_speed_cuda 60 "$PY" benchmarks/mcts_speed.py --cuda-only
+step c4_gpu 190 "$PY" benchmarks/selfplay_speed.py --preset gpu --device cuda --workers 4 --skip-one-worker \
+    --generations 1 --games-per-generation 2048 --net-seconds 10
+# A run stops at --minutes mid-generation, so generations small enough that some finish.
+step go9_gpu 140 "$PY" -m selfplay train --game go9 --preset gpu --run-dir "$OUT/go9" --minutes 2 \
     --games-per-generation 256 --steps-per-generation 100
 
 kill $SAMPLER 2>/dev/null
@@ -91,22 +97,27 @@ except (OSError, ValueError, KeyError):
     pass
 
 summary = {"benchmark": "gpu_check", "steps": {name: status for name, (_, _, status) in steps.items()}}
-for name, batch in (("c4_gpu", 512), ("go9_gpu", 512)):
-    rows = []
-    metrics = out / name.split("_")[0] / "logs" / "metrics.jsonl"
-    if metrics.exists():
-        rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-    figures = {"gpu_busy_share": busy(name) if name in steps else None, "generations": len(rows)}
-    if rows:
-        last = rows[-1]
-        for key in ("positions_per_s", "games_per_s", "simulations_per_s", "evaluations_per_s", "network_share",
-                    "actors", "seconds"):
-            if key in last:
-                figures[key] = round(last[key], 3)
-        reference = bare.get(("bfloat16", batch))
-        if reference and "evaluations_per_s" in last:
-            figures["share_of_bare_net_bf16_b512"] = round(last["evaluations_per_s"] / reference, 3)
-    summary[name] = figures
-    print(name, figures)
+c4 = {"gpu_busy_share": busy("c4_gpu") if "c4_gpu" in steps else None}
+try:
+    line = [l for l in (out / "c4_gpu.log").read_text().splitlines() if l.startswith("{")][-1]
+    speed = json.loads(line)
+    c4.update(speed["all_cores"], share_of_bare_net=speed["share_of_bare_net"],
+              bare_net_all_processes=speed["bare_net_all_processes"])
+except (OSError, IndexError, ValueError, KeyError):
+    pass
+summary["c4_gpu"] = c4
+print("c4_gpu", c4)
+go9 = {"gpu_busy_share": busy("go9_gpu") if "go9_gpu" in steps else None}
+metrics = out / "go9" / "logs" / "metrics.jsonl"
+rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
+go9["generations"] = len(rows)
+if rows:
+    for key in ("positions_per_s", "games_per_s", "simulations_per_s", "evaluations_per_s", "network_share",
+                "actors", "seconds"):
+        if key in rows[-1]:
+            go9[key] = round(rows[-1][key], 3)
+summary["go9_gpu"] = go9
+print("go9_gpu", go9)
+summary["bare_net_b10c128"] = {f"{dtype}_b{batch}": rate for (dtype, batch), rate in sorted(bare.items())}
 print(json.dumps(summary))
 EOF

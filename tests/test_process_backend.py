@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import engine
 from nets import PolicyValueNet, load_checkpoint
@@ -162,3 +163,17 @@ def test_sigkilled_trainer_takes_its_workers_along_and_resumes(tmp_path):
     assert [r["generation"] for r in read_metrics(paths)] == [1, 2, 3]
     for generation in (1, 2, 3):
         check_generation(paths.games, generation, even=generation != 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_workers_play_on_cuda(tmp_path):
+    """Each worker evaluates on the GPU (benchmarks/gpu_check.sh runs this where one is)."""
+    config = dataclasses.replace(tiny_config(), device="cuda")
+    weights = PolicyValueNet.from_spec(engine.get_game("tictactoe"), config.net).state_dict()
+    backend = ProcessBackend(2, log=lambda line: None)
+    try:
+        metrics = backend.play_generation(GenerationJob(config, weights, tmp_path / "games", 1, GAMES), lambda info: None)
+    finally:
+        backend.close()
+    assert metrics["games"] == GAMES and metrics["evaluations_per_s"] > 0
+    check_generation(tmp_path / "games", 1)
