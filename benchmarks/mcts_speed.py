@@ -110,6 +110,20 @@ def network_search(batch_size: int, simulations: int, moves: int, device: str, d
     }
 
 
+def cuda_part(console: Console, net_moves: int) -> dict:
+    """b6c64 on CUDA at B = 256 and 1024: positions/s and search overhead in bf16, and bf16 over fp32."""
+    summary = {}
+    for batch in (256, 1024):
+        fast = network_search(batch, 200, net_moves, device="cuda", dtype="bfloat16")
+        slow = network_search(batch, 200, net_moves, device="cuda", dtype="float32")
+        console.print(f"CUDA B={batch}: bf16 {fast['positions_per_second']:,.0f} pos/s "
+                      f"(overhead {fast['overhead']:.1%}), fp32 {slow['positions_per_second']:,.0f} pos/s")
+        summary[f"cuda_b{batch}_bf16_positions_per_s"] = round(fast["positions_per_second"])
+        summary[f"cuda_b{batch}_overhead"] = round(fast["overhead"], 4)
+        summary[f"cuda_b{batch}_bf16_speedup"] = round(fast["positions_per_second"] / slow["positions_per_second"], 3)
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--simulations", type=int, default=800, help="simulations per move (rollout part)")
@@ -117,6 +131,8 @@ def main() -> None:
                         help="searches timed per configuration; the fastest counts")
     parser.add_argument("--net-moves", type=int, default=6, help="moves of 64 games searched with the network")
     parser.add_argument("--skip-net", action="store_true", help="only the rollout comparison")
+    parser.add_argument("--cuda-only", action="store_true",
+                        help="only the CUDA part (no OpenSpiel needed; benchmarks/gpu_check.sh)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -124,6 +140,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     console = Console()
+    if args.cuda_only:
+        print(json.dumps(cuda_part(console, args.net_moves)))
+        return
     sims = args.simulations
     figures = {
         "openspiel": openspiel_rollout_sims_per_second(sims, args.repeats),
@@ -150,15 +169,7 @@ def main() -> None:
         summary["net_overhead_b64"] = round(cpu["overhead"], 4)
         summary["net_cpu_positions_per_s"] = round(cpu["positions_per_second"])
         if torch.cuda.is_available():
-            for batch in (256, 1024):
-                fast = network_search(batch, 200, args.net_moves, device="cuda", dtype="bfloat16")
-                slow = network_search(batch, 200, args.net_moves, device="cuda", dtype="float32")
-                console.print(f"CUDA B={batch}: bf16 {fast['positions_per_second']:,.0f} pos/s "
-                              f"(overhead {fast['overhead']:.1%}), fp32 {slow['positions_per_second']:,.0f} pos/s")
-                summary[f"cuda_b{batch}_bf16_positions_per_s"] = round(fast["positions_per_second"])
-                summary[f"cuda_b{batch}_overhead"] = round(fast["overhead"], 4)
-                summary[f"cuda_b{batch}_bf16_speedup"] = round(
-                    fast["positions_per_second"] / slow["positions_per_second"], 3)
+            summary.update(cuda_part(console, args.net_moves))
     print(json.dumps(summary))
 
 

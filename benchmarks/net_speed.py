@@ -7,6 +7,7 @@ evaluator's default bf16/fp16 autocast. Prints a table, then one JSON line.
 
     python benchmarks/net_speed.py                      # b6c64, batches 1 64 256
     python benchmarks/net_speed.py --net b10c128 --batch-sizes 1 512 --compile
+    python benchmarks/net_speed.py --net b10c128 --devices cuda --dtypes fp32 bf16 --batch-sizes 256 1024 4096
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def main() -> None:
     add("--repeats", type=int, default=5, help="timed repeats; the fastest one counts (default 5)")
     add("--devices", nargs="+", default=None, help="devices to time (default: cpu, and cuda when present)")
     add("--compile", action="store_true", help="wrap the network in torch.compile")
+    add("--dtypes", nargs="+", default=["auto"],
+        help="compute dtypes to time: auto (bf16 on CUDA, fp32 on the CPU), fp32, bf16, fp16 (default auto)")
     add("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     add("--seed", type=int, default=0, help="seed of the weights and positions (default 0)")
     args = parser.parse_args()
@@ -93,8 +96,8 @@ def main() -> None:
     planes = real_planes(spec, max(args.batch_sizes), args.seed)
 
     results = []
-    for device in devices:
-        evaluator = NetworkEvaluator(model, device=device, compile=args.compile)
+    for device, dtype in [(device, dtype) for device in devices for dtype in args.dtypes]:
+        evaluator = NetworkEvaluator(model, device=device, dtype=dtype, compile=args.compile)
         for batch in args.batch_sizes:
             row = time_evaluator(evaluator, planes[:batch], args.seconds, args.repeats)
             row.update(device=str(evaluator.device), dtype=str(evaluator.dtype).removeprefix("torch."))

@@ -17,6 +17,7 @@ generation.
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any, Mapping
 
 import numpy as np
@@ -95,6 +96,11 @@ class NetworkEvaluator:
         self._pinned_in: torch.Tensor | None = None
         self._pinned_logits: torch.Tensor | None = None
         self._pinned_values: torch.Tensor | None = None
+        self.positions_evaluated = 0
+        """Positions evaluated so far (each call adds its batch size B); what benchmarks and
+        self-play report as network evaluations."""
+        self.seconds_evaluating = 0.0
+        """Wall time spent in ``evaluate`` so far (transfers included)."""
         self.set_model(model)
 
     # -- weights -----------------------------------------------------------
@@ -161,6 +167,16 @@ class NetworkEvaluator:
                 f"got {list(planes.shape)}"
             )
         batch = planes.shape[0]
+        started = time.perf_counter()
+        try:
+            return self._evaluate(planes, batch)
+        finally:
+            self.positions_evaluated += batch
+            self.seconds_evaluating += time.perf_counter() - started
+
+    __call__ = evaluate
+
+    def _evaluate(self, planes: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
         if batch == 0:
             # Skip the network: an empty batch is legal for search (every leaf
             # terminal) but some kernels and compiled graphs reject B = 0.
@@ -176,8 +192,6 @@ class NetworkEvaluator:
             # The outputs are fresh tensors that only these arrays reference, so
             # handing out views of them is safe without a copy.
             return logits.float().numpy(), values.float().numpy()
-
-    __call__ = evaluate
 
     def _evaluate_cuda(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch = planes.shape[0]

@@ -82,6 +82,10 @@ class PlayStats:
     games: int = 0
     positions: int = 0
     simulations: int = 0
+    evaluations: int = 0
+    """Positions the network evaluated (an evaluator without a count: 0)."""
+    network_seconds: float = 0.0
+    """Of ``seconds``, the time spent in the network (transfers included)."""
     seconds: float = 0.0
     shards: int = 0
     time_up: bool = False
@@ -145,12 +149,16 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
     # an actor's adds its number, so no two actors share a stream.
     key = [config.seed, generation, shard_index] if actor is None else [config.seed, generation, actor, shard_index]
     player = SelfPlayActor(spec, evaluator, config.mcts, cfg, np.random.default_rng(key))
+    evaluations, network_seconds = (getattr(evaluator, "positions_evaluated", 0),
+                                    getattr(evaluator, "seconds_evaluating", 0.0))
     try:
         player.play(remaining, on_game=game_ended)
     finally:
         pending.flush()  # past the deadline, or a crash in one game: the finished games are kept
         stats.shards = pending.shards
         stats.simulations = player.stats.simulations
+        stats.evaluations = getattr(evaluator, "positions_evaluated", 0) - evaluations
+        stats.network_seconds = getattr(evaluator, "seconds_evaluating", 0.0) - network_seconds
         stats.seconds = time.perf_counter() - started
     return stats
 
@@ -164,8 +172,9 @@ class SelfPlayBackend(Protocol):
         Calls ``on_progress`` with ``games``, ``games_total``, ``games_per_s`` and
         ``positions_per_s``; raises TimeUp past ``job.deadline``. Returns the
         generation's self-play metrics that only the backend knows: ``games``,
-        ``positions`` (played by this call), and optionally ``simulations_per_s``
-        and per-actor figures.
+        ``positions`` (played by this call), and optionally ``simulations_per_s``,
+        ``evaluations_per_s`` (positions the networks evaluated), ``network_share``
+        (share of the players' time spent in the network) and per-actor figures.
         """
         ...
 
@@ -200,8 +209,10 @@ class LocalBackend:
         stats = play_shards(spec, self.evaluator, job.config, job.games_dir, job.generation, total,
                             deadline=job.deadline, on_game=on_game)
         result = {"games": stats.games, "positions": stats.positions}
-        if stats.games:
-            result["simulations_per_s"] = stats.simulations / stats.seconds if stats.seconds else 0.0
+        if stats.games and stats.seconds:
+            result["simulations_per_s"] = stats.simulations / stats.seconds
+            result["evaluations_per_s"] = stats.evaluations / stats.seconds
+            result["network_share"] = stats.network_seconds / stats.seconds
         return result
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from arena.console import command_console, progress_display
 from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
 from selfplay.config import LOCATION_SETTINGS, ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, \
-    RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset
+    RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset, usable_cores
 from selfplay.flags import add_dataclass_flags, non_negative_float, non_negative_int, overrides_for, positive_int
 
 RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations")
@@ -61,12 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--minutes", type=non_negative_float,
                        help="stop after this many minutes (finishing no generation early)")
     placement = train.add_argument_group(
-        "distributed self-play", "Where the self-play games are played; not part of the run's settings, "
-        "so a run can be resumed on another backend or with another number of actors.")
+        "where self-play runs", "Not part of the run's settings, so a run can be resumed on another "
+        "backend or with another number of workers or actors.")
     placement.add_argument("--backend", choices=("local", "ray"), default="local",
-                           help="local: self-play in this process (default); ray: --actors Ray actors play, "
-                                "this process trains. With ray the run directory must be on storage every "
-                                "node sees at the same path")
+                           help="local: self-play on this machine, in --workers processes (default); ray: "
+                                "--actors Ray actors play, this process trains. With ray the run directory "
+                                "must be on storage every node sees at the same path")
+    placement.add_argument("--workers", type=positive_int,
+                           help="local self-play worker processes, one torch thread each (default: one per "
+                                f"core this process may use, here {usable_cores()}); 1 plays in the training "
+                                "process")
     placement.add_argument("--address", help="Ray cluster to join: auto (the one started on this node with "
                                              "'ray start'), or HOST:PORT of its head; default: start a local "
                                              "Ray instance")
@@ -194,10 +198,18 @@ def _train_locked(args: argparse.Namespace, console: Console, requested: RunConf
     if args.backend == "ray":
         from selfplay.ray_backend import RayBackend
 
+        if args.workers is not None:
+            raise ValueError("--workers is for the local backend; the ray backend plays on --actors actors")
         backend = RayBackend(num_actors=args.actors, address=args.address, cpus_per_actor=args.cpus_per_actor,
                              gpus_per_actor=args.gpus_per_actor, threads=args.threads, log=console.print)
     elif args.address is not None:
         raise ValueError("--address needs --backend ray")
+    else:
+        workers = args.workers if args.workers is not None else usable_cores()
+        if workers > 1:
+            from selfplay.process_backend import ProcessBackend
+
+            backend = ProcessBackend(workers, log=console.print)
     try:
         return _train_with(args, console, config, backend)
     finally:
@@ -211,9 +223,12 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
     run = TrainingRun(args.run_dir, config, log=console.print, backend=backend)
     if backend is not None:
         backend.start(config, run.paths.games)  # join the cluster and start the actors before the progress display
+    players = getattr(backend, "num_workers", None) or getattr(backend, "num_actors", None) or 1
+    where = {"local": "worker", "processes": "worker", "ray": "Ray actor"}[getattr(backend, "name", "local")]
     console.print(f"[bold]{config.game}[/] {config.net} on {run.device}: {config.selfplay.games_per_generation} "
                   f"games x {config.mcts.num_simulations} simulations per generation, "
-                  f"{config.selfplay.games_in_parallel} at once; run dir {args.run_dir}")
+                  f"{config.selfplay.games_in_parallel} at once per {where}, {players} self-play "
+                  f"{where}{'s' if players > 1 else ''}; run dir {args.run_dir}")
     console.print(tensorboard_hint(args.run_dir))
     started = time.time()
     history: list[float] = []
@@ -237,6 +252,7 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
                 return
             progress.update(task, completed=info["games"], generation=run.generation + 1,
                             detail=f"{info['games_per_s']:.2f} games/s {info['positions_per_s']:.0f} pos/s "
+                                   f"({players} {where}{'s' if players > 1 else ''}) "
                                    f"loss {last['loss']} buffer {last['buffer']:,} {time_left()}")
 
         def on_generation(row: dict) -> None:
@@ -406,7 +422,7 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
     if actors:
         # Distributed runs: one line per self-play actor, its last generation and the run so far.
         last = next(row for row in reversed(rows) if any(ACTOR_KEY.match(key) for key in row))
-        per_actor = Table(title=f"self-play actors (ray backend; last: generation {last['generation']})")
+        per_actor = Table(title=f"self-play actors (workers or Ray actors; last: generation {last['generation']})")
         for title in ("actor", "games", "games/s", "failures", "run games", "run failures"):
             per_actor.add_column(title, justify="right")
         for a in actors:

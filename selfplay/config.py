@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,16 @@ from mcts import MCTSConfig
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 LOCATION_SETTINGS = ("device",)
 """Settings that say where a run executes, not what it is: a run may resume with others."""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count where that is unknown):
+    ``selfplay train``'s default number of self-play workers (``--workers``, where a run executes,
+    like --device: not in config.json)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _require(condition: bool, message: str) -> None:

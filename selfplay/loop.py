@@ -8,8 +8,10 @@ in the last half minute. Self-play randomness is seeded by (seed, generation,
 shard index), so resumed games never repeat the ones already on disk.
 
 Who plays the games is the backend's business (``selfplay.backends``): in this
-process by default, or N Ray actors (``selfplay.ray_backend``) that write
-``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space per actor, into the
+process, in N local worker processes (``selfplay.process_backend``, what
+``selfplay train`` does on a machine with several cores) or on N Ray actors
+(``selfplay.ray_backend``); workers and actors write
+``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space each, into the
 same folder. The loop, the buffer and the trainer are the same either way.
 
 AlphaGo's stage 2 (after ``selfplay.pretrain``): ``--init RUN_DIR`` makes generation 0
@@ -56,7 +58,7 @@ class TrainingRun:
         self.device = resolve_device(config.device)
         # What the settings need and what --init, --expert-mix and the checkpoints read is
         # checked before the run directory is written.
-        check_memory(config, self.spec, self.device)
+        check_memory(config, self.spec, self.device, getattr(self.backend, "local_players", 1))
         resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
                                     self.device, log)
         init_weights = load_init_weights(config.init, self.spec, config.net) if resumed is None else None

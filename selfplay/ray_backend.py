@@ -5,7 +5,7 @@ Placement only; the work is the same code as on one machine:
 - The driver (the ``selfplay train`` process) is the learner: buffer, trainer,
   gating, checkpoints and resume, exactly as with the local backend, on a GPU
   when it has one.
-- Each of N Ray actors holds a ``ShardPlayer``: a copy of the network and a
+- Each of N Ray actors holds a ``selfplay.shard_actors.ShardPlayer``: a copy of the network and a
   ``SelfPlayActor`` (B games at once with the batched search) on CPU or a
   share of a GPU, run through ``selfplay.backends.play_shards``.
 - Each generation the driver puts the self-play weights in the object store
@@ -15,6 +15,10 @@ Placement only; the work is the same code as on one machine:
   ``genGGGGG-aAAA-KKKKK.npz`` (actor AAA's own index space), so the run
   directory must be on storage that every node sees at the same path
   (NFS, a shared volume); the driver reads them from there.
+
+The driver's side of a generation (split, wait, retry, metrics) is
+``selfplay.shard_actors.play_on_actors``, shared with the local worker
+processes of ``selfplay.process_backend``.
 
 Fault tolerance. A shard is written atomically by the actor that played its
 games, and an actor's work is a *target* ("actor a's shards of generation G
@@ -32,80 +36,13 @@ actor); ``selfplay status`` shows them.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Callable
 
-import torch
-
-import engine
-from nets import NetworkEvaluator, PolicyValueNet
-from selfplay.backends import GenerationJob, PlayStats, TimeUp, play_shards
+from selfplay.backends import GenerationJob
 from selfplay.config import RunConfig
 from selfplay.run_dir import RunError
-from selfplay.shards import generation_prefix, read_shard, shard_actor, shard_paths
-
-
-class ShardPlayer:
-    """The body of one Ray actor: plays its share of each generation into shards.
-
-    Plain class (``ray.remote`` wraps it at start), so it runs and tests without
-    a cluster as well. Ray calls ``__init__`` again with the same arguments when
-    it restarts the actor, and nothing here depends on earlier calls: all state
-    that matters is on disk.
-    """
-
-    def __init__(self, run_dir: str, config_json: str, actor: int, device: str = "cpu", threads: int = 1):
-        torch.set_num_threads(threads)
-        self.config = RunConfig.from_json(config_json)
-        self.spec = engine.get_game(self.config.game)
-        self.games_dir = Path(run_dir) / "games"
-        self.actor = actor
-        # The weights arrive with each call; these random ones are never used to play.
-        model = PolicyValueNet.from_spec(self.spec, self.config.net)
-        self.evaluator = NetworkEvaluator(model, device=device)
-
-    def describe(self) -> dict:
-        """Who and where this actor is (for logs): actor number, process id, device."""
-        return {"actor": self.actor, "pid": os.getpid(), "device": str(self.evaluator.device)}
-
-    def play(self, weights: dict, generation: int, target_games: int, deadline: float | None) -> dict:
-        """Load ``weights`` (a state_dict) and play until this actor's shards of
-        ``generation`` hold ``target_games`` games; returns PlayStats as a dict
-        (``time_up`` set when the deadline stopped it)."""
-        self.evaluator.load_weights(weights)
-        try:
-            stats = play_shards(self.spec, self.evaluator, self.config, self.games_dir, generation,
-                                target_games, actor=self.actor, deadline=deadline)
-        except TimeUp as stop:
-            stats = stop.stats or PlayStats(time_up=True)
-        return dict(vars(stats))
-
-
-class _DiskCounter:
-    """Games and positions per shard space of one generation, reading each shard once.
-
-    The driver polls it for progress while actors write (shards appear whole,
-    by rename, so a listed shard is always complete).
-    """
-
-    def __init__(self, games_dir: Path, generation: int):
-        self.games_dir = games_dir
-        self.prefix = generation_prefix(generation)
-        self.counts: dict[str, tuple[int | None, int, int]] = {}  # name -> (actor, games, positions)
-
-    def refresh(self) -> None:
-        for path in shard_paths(self.games_dir):
-            if path.name.startswith(self.prefix) and path.name not in self.counts:
-                shard = read_shard(path)
-                self.counts[path.name] = (shard_actor(path.name), shard.num_games, shard.num_positions)
-
-    def games(self, actor: int | None = None, all_spaces: bool = False) -> int:
-        return sum(g for a, g, _ in self.counts.values() if all_spaces or a == actor)
-
-    def positions(self) -> int:
-        return sum(p for _, _, p in self.counts.values())
+from selfplay.shard_actors import ActorDied, ShardPlayer, play_on_actors
 
 
 class RayBackend:
@@ -196,74 +133,39 @@ class RayBackend:
     # ---- one generation ------------------------------------------------------------
 
     def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
-        """Split the generation's missing games over the actors and wait for them (see the module doc)."""
+        """Split the generation's missing games over the actors and wait for them (``play_on_actors``)."""
+        if not self.actors:
+            self.start(job.config, job.games_dir)
+        return play_on_actors(job, self.num_actors, _RayCalls(self.actors, job), on_progress, self.log,
+                              self.max_failures, self.poll_seconds)
+
+
+class _RayCalls:
+    """``ActorCalls`` over Ray actors: one copy of the weights in the object store per
+    generation, shared by all actors on a node; a dead actor is restarted by Ray."""
+
+    def __init__(self, actors: list, job: GenerationJob):
+        import ray
+
+        self.actors = actors
+        self.job = job
+        self.weights = ray.put(dict(job.weights))
+
+    def submit(self, actor: int, target_games: int):
+        return self.actors[actor].play.remote(self.weights, self.job.generation, target_games, self.job.deadline)
+
+    def wait(self, handles: list, timeout: float) -> list:
         import ray
         from ray.exceptions import RayActorError
 
-        if not self.actors:
-            self.start(job.config, job.games_dir)
-        generation, deadline, total = job.generation, job.deadline, job.target_games
-        counter = _DiskCounter(job.games_dir, generation)
-        counter.refresh()
-        done_before = {a: counter.games(a) for a in range(self.num_actors)}
-        games_before, positions_before = counter.games(all_spaces=True), counter.positions()
-        remaining = total - games_before
-        if remaining <= 0:
-            return {"games": 0, "positions": 0}
-        # Shares differ by at most one game; a target counts the actor's games already on disk.
-        shares = [remaining // self.num_actors + (a < remaining % self.num_actors) for a in range(self.num_actors)]
-        targets = {a: done_before[a] + share for a, share in enumerate(shares) if share > 0}
-        # One copy of the weights in the object store per generation, shared by all actors on a node.
-        weights = ray.put(dict(job.weights))
+        ready, _ = ray.wait(handles, num_returns=1, timeout=timeout)
+        ended = []
+        for ref in ready:
+            try:
+                ended.append((ref, ray.get(ref)))
+            except RayActorError as error:
+                ended.append((ref, ActorDied(str(error).splitlines()[0])))
+        return ended
 
-        def submit(a: int):
-            return self.actors[a].play.remote(weights, generation, targets[a], deadline)
-
-        started = time.perf_counter()
-        tasks = {submit(a): a for a in targets}
-        failures = {a: 0 for a in range(self.num_actors)}
-        finished_at: dict[int, float] = {}
-        simulations = 0
-        time_up = False
-        while tasks:
-            ready, _ = ray.wait(list(tasks), num_returns=1, timeout=self.poll_seconds)
-            for ref in ready:
-                a = tasks.pop(ref)
-                try:
-                    result = ray.get(ref)
-                except RayActorError as error:
-                    failures[a] += 1
-                    if failures[a] > self.max_failures:
-                        raise RunError(f"self-play actor {a} failed {failures[a]} times in generation "
-                                       f"{generation}; last error: {str(error).splitlines()[0]}") from None
-                    self.log(f"self-play actor {a} died (failure {failures[a]}); Ray restarts it and it "
-                             "finishes its share from its shards on disk")
-                    # A call sent while Ray is still restarting the actor can fail too:
-                    # give the restart a moment, longer after each failure.
-                    time.sleep(min(0.5 * failures[a], 5.0))
-                    tasks[submit(a)] = a
-                    continue
-                simulations += result["simulations"]
-                time_up = time_up or result["time_up"]
-                finished_at[a] = time.perf_counter() - started
-            counter.refresh()
-            elapsed = time.perf_counter() - started
-            played = counter.games(all_spaces=True) - games_before
-            on_progress({"games": games_before + played, "games_total": total,
-                         "games_per_s": played / elapsed if elapsed else 0.0,
-                         "positions_per_s": (counter.positions() - positions_before) / elapsed if elapsed else 0.0})
-        if time_up:
-            raise TimeUp
-        elapsed = time.perf_counter() - started
-        counter.refresh()
-        metrics = {"games": counter.games(all_spaces=True) - games_before,
-                   "positions": counter.positions() - positions_before,
-                   "simulations_per_s": simulations / elapsed if elapsed else 0.0,
-                   "actors": self.num_actors}
-        for a in range(self.num_actors):
-            games = counter.games(a) - done_before[a]
-            seconds = finished_at.get(a, elapsed)
-            metrics[f"actor{a}_games"] = games
-            metrics[f"actor{a}_games_per_s"] = games / seconds if seconds else 0.0
-            metrics[f"actor{a}_failures"] = failures[a]
-        return metrics
+    def live(self) -> tuple[int, int]:
+        return 0, 0  # the shards on disk say it

@@ -40,10 +40,12 @@ class Need:
     """On the network's device (a GPU's memory); else in the host's memory."""
 
 
-def check_memory(config: CommonConfig, spec: GameSpec, device: torch.device) -> None:
+def check_memory(config: CommonConfig, spec: GameSpec, device: torch.device, self_play_players: int = 1) -> None:
     """ValueError, one line naming the largest part and its flags, when the settings need more
-    memory than the machine (or the GPU) has available; nothing when they fit or it cannot tell."""
-    needs = memory_needs(config, spec, device)
+    memory than the machine (or the GPU) has available; nothing when they fit or it cannot tell.
+    ``self_play_players``: self-play processes on this machine at once (``--workers``), each
+    with its own search trees."""
+    needs = memory_needs(config, spec, device, self_play_players)
     for on_device in (False, True):
         parts = [need for need in needs if need.on_device == on_device]
         available = device_memory(device) if on_device else host_memory()
@@ -55,7 +57,8 @@ def check_memory(config: CommonConfig, spec: GameSpec, device: torch.device) -> 
                              f"available; the largest part is {largest.what}: {_size(largest.bytes)}; lower it")
 
 
-def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device) -> list[Need]:
+def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device,
+                 self_play_players: int = 1) -> list[Need]:
     """The big allocations of a run of ``config`` (of either kind); searches that never run at
     the same time count as the largest of them."""
     searches = []
@@ -64,7 +67,7 @@ def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device) -> 
             spec, MCTSConfig(num_simulations=config.eval_simulations), min(config.eval_positions, EVALUATION_BATCH))))
     needs = []
     if isinstance(config, RunConfig):
-        searches += _self_play_searches(config, spec)
+        searches += _self_play_searches(config, spec, self_play_players)
         needs.append(Need("the replay window (--window-max)", config.train.window_max * _position_bytes(spec)))
         batch_size = config.train.batch_size
     else:
@@ -75,10 +78,11 @@ def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device) -> 
     return needs
 
 
-def _self_play_searches(config: RunConfig, spec: GameSpec) -> list[Need]:
+def _self_play_searches(config: RunConfig, spec: GameSpec, players: int) -> list[Need]:
     games = config.selfplay.games_in_parallel
-    searches = [Need("self-play search trees (--games-in-parallel x --num-simulations)",
-                     search_memory(spec, config.mcts, games))]
+    searches = [Need("self-play search trees (--games-in-parallel x --num-simulations"
+                     + (" x --workers)" if players > 1 else ")"),
+                     players * search_memory(spec, config.mcts, games))]
     if config.gating.enabled:
         simulations = config.gating.simulations or config.mcts.num_simulations
         # Both players of a gating match search every game at once.
