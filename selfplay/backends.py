@@ -166,6 +166,11 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
 class SelfPlayBackend(Protocol):
     """Plays a generation's missing games into the run's ``games/`` folder."""
 
+    local_players: int
+    """Self-play players whose search trees ``selfplay.resources.check_memory`` counts against
+    this machine's memory: 1 in the training process, N local workers; the Ray backend counts
+    1 (its actors may be on other nodes, which Ray places by their own resources)."""
+
     def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
         """Bring ``job.generation`` up to ``job.target_games`` games on disk in ``job.games_dir``.
 
@@ -187,6 +192,7 @@ class LocalBackend:
     """Self-play in the training process, with a network of its own that takes each job's weights."""
 
     name = "local"
+    local_players = 1
 
     def __init__(self):
         self.evaluator = None

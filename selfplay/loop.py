@@ -7,12 +7,10 @@ and the shards on disk, losing at most the games in flight and those finished
 in the last half minute. Self-play randomness is seeded by (seed, generation,
 shard index), so resumed games never repeat the ones already on disk.
 
-Who plays the games is the backend's business (``selfplay.backends``): in this
-process, in N local worker processes (``selfplay.process_backend``, what
-``selfplay train`` does on a machine with several cores) or on N Ray actors
-(``selfplay.ray_backend``); workers and actors write
-``games/genGGGGG-aAAA-KKKKK.npz`` shards, one index space each, into the
-same folder. The loop, the buffer and the trainer are the same either way.
+Who plays the games is the backend's business (``selfplay.backends``): this
+process, N local worker processes (``selfplay.process_backend``, the default on
+several cores) or N Ray actors (``selfplay.ray_backend``), writing shards into
+the same folder. The loop, the buffer and the trainer are the same either way.
 
 AlphaGo's stage 2 (after ``selfplay.pretrain``): ``--init RUN_DIR`` makes generation 0
 that run's ``best.pt``; ``--expert-mix SHARE`` draws ``TrainConfig.expert_share`` of
@@ -58,7 +56,7 @@ class TrainingRun:
         self.device = resolve_device(config.device)
         # What the settings need and what --init, --expert-mix and the checkpoints read is
         # checked before the run directory is written.
-        check_memory(config, self.spec, self.device, getattr(self.backend, "local_players", 1))
+        check_memory(config, self.spec, self.device, self.backend.local_players)
         resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
                                     self.device, log)
         init_weights = load_init_weights(config.init, self.spec, config.net) if resumed is None else None

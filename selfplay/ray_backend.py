@@ -60,6 +60,7 @@ class RayBackend:
     """
 
     name = "ray"
+    local_players = 1
 
     def __init__(self, num_actors: int = 2, address: str | None = None, cpus_per_actor: float = 1.0,
                  gpus_per_actor: float = 0.0, threads: int = 1, max_failures: int = 10,
