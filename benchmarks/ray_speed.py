@@ -44,6 +44,7 @@ import torch  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from nets import cpu_weights  # noqa: E402
 from selfplay.backends import GenerationJob, LocalBackend  # noqa: E402
 from selfplay.config import RunConfig, preset  # noqa: E402
 from selfplay.loop import TrainingRun  # noqa: E402
@@ -63,7 +64,7 @@ def games_per_second(backend, config: RunConfig, repeats: int) -> float:
     """Games/s of ``backend`` over ``repeats`` generations after one warm-up generation."""
     with tempfile.TemporaryDirectory() as scratch:
         run = TrainingRun(Path(scratch) / "run", config, log=lambda line: None, backend=backend)
-        weights = {k: v.detach().cpu() for k, v in run.model.state_dict().items()}
+        weights = cpu_weights(run.model)
 
         def job(generation: int) -> GenerationJob:
             return GenerationJob(config, weights, run.paths.games, generation, config.selfplay.games_per_generation)

@@ -23,6 +23,7 @@ from nets.checkpoint import (
     CheckpointVersionError,
     CorruptCheckpointError,
     NotACheckpointError,
+    cpu_weights,
     load_checkpoint,
     save_checkpoint,
 )
@@ -33,7 +34,7 @@ from nets.model import PolicyValueNet, ResidualBlock, from_spec
 __all__ = [
     "FORMAT_VERSION", "Checkpoint", "CheckpointError", "CheckpointGameError",
     "CheckpointNotFoundError", "CheckpointShapeError", "CheckpointVersionError",
-    "CorruptCheckpointError", "NotACheckpointError", "load_checkpoint", "save_checkpoint",
+    "CorruptCheckpointError", "NotACheckpointError", "cpu_weights", "load_checkpoint", "save_checkpoint",
     "NetConfig", "NetworkEvaluator", "resolve_device", "resolve_dtype",
     "PolicyValueNet", "ResidualBlock", "from_spec",
 ]

@@ -116,6 +116,12 @@ class Checkpoint:
 # -- saving -----------------------------------------------------------------
 
 
+def cpu_weights(model) -> dict:
+    """``model``'s state_dict as CPU tensors detached from autograd: what a checkpoint stores and
+    what self-play workers on other processes or machines receive (it loads on any device)."""
+    return {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+
+
 def save_checkpoint(
     path: str | os.PathLike,
     model: PolicyValueNet,
@@ -167,7 +173,7 @@ def save_checkpoint(
         "planes_shape": list(model.planes_shape),
         "num_actions": model.num_actions,
         # CPU copies: the file then loads on any machine, GPU or not.
-        "weights": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
+        "weights": cpu_weights(model),
         "optimizer_state": optimizer_state,
         "extra": extra,
     }

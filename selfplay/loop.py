@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import engine
-from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint, resolve_device, save_checkpoint
+from nets import NetworkEvaluator, PolicyValueNet, cpu_weights, load_checkpoint, resolve_device, save_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError
 from selfplay.backends import GenerationJob, LocalBackend, SelfPlayBackend, TimeUp
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig, augmented_batch
@@ -143,7 +143,7 @@ class TrainingRun:
         """Play this generation's games (those not already on disk) with the backend, then bring
         them into the replay buffer; returns the self-play metrics."""
         started = time.perf_counter()
-        job = GenerationJob(self.config, {k: v.detach().cpu() for k, v in self.evaluator.model.state_dict().items()},
+        job = GenerationJob(self.config, cpu_weights(self.evaluator.model),
                             self.paths.games, generation, self.config.selfplay.games_per_generation, deadline)
         played = self.backend.play_generation(job, on_progress)
         seconds = time.perf_counter() - started

@@ -212,7 +212,7 @@ class _ProcessCalls:
         self.backend = backend
         self.job = job
         buffer = io.BytesIO()
-        torch.save({name: tensor.detach().cpu() for name, tensor in job.weights.items()}, buffer)
+        torch.save(dict(job.weights), buffer)  # already CPU tensors (GenerationJob.weights)
         self.weights = buffer.getvalue()
         self.ended: dict[int, tuple[int, int]] = {}    # worker -> games, positions of its calls that returned
         self.current: dict[int, tuple[int, int]] = {}  # worker -> games, positions of its call in flight
