@@ -436,6 +436,7 @@ def run_status(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from arena.outputs import os_error_text
     from nets import CheckpointError
     from selfplay.run_dir import RunError, disk_full_text
     from selfplay.shards import ShardError
@@ -449,8 +450,11 @@ def main(argv: list[str] | None = None) -> int:
             return run_pretrain(args, console)
         return run_status(args, console)
     except (engine.UnknownGameError, RunError, CheckpointError, ShardError, ValueError, OSError) as error:
-        full = disk_full_text(error, args.run_dir) if isinstance(error, OSError) else None
-        print(f"selfplay: error: {full or error}", file=sys.stderr)
+        if isinstance(error, OSError):
+            text = disk_full_text(error, args.run_dir) or os_error_text(error)
+        else:
+            text = str(error)
+        print(f"selfplay: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("selfplay: interrupted; run the same command again to resume", file=sys.stderr)

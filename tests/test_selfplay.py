@@ -229,6 +229,11 @@ def test_cli_errors_are_one_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "selfplay", "status", "--run-dir", str(tmp_path / "none")],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+    (tmp_path / "file").write_text("")
+    unwritable = subprocess.run([sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--run-dir",
+                                 str(tmp_path / "file" / "run")], cwd=REPO, env=env, capture_output=True, text=True)
+    assert unwritable.returncode == 2
+    assert unwritable.stderr.strip() == f"selfplay: error: {tmp_path / 'file' / 'run'}: Not a directory"
 
 
 def test_gating_keeps_self_play_on_the_best_network(tmp_path):
