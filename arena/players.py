@@ -36,7 +36,7 @@ from engine.gtp_client import GTPClient, GTPEngineNotFound, GTPFailure
 from engine.positions import play_move
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator
-from mcts.search import choose_action, sample_move
+from mcts.search import SearchResult, choose_move, sample_move
 from mcts.tree import ROOT, UNVISITED
 
 
@@ -235,11 +235,8 @@ class SearchPlayer(Player):
         self.rng = np.random.default_rng(seed)
         self._search: BatchedSearch | None = None
 
-    def search(self, states: np.ndarray):
-        """Search ``states`` [B, S] from fresh roots in one batch.
-
-        Returns visit_counts [B, A] int32 and root_values [B] float32 (for each side to move).
-        """
+    def search(self, states: np.ndarray) -> SearchResult:
+        """Search ``states`` [B, S] from fresh roots in one batch; the result's first B rows are theirs."""
         count = len(states)
         if self._search is None or self._search.batch_size < count:
             self._search = BatchedSearch(self.spec, self.evaluator, self.config, batch_size=count)
@@ -249,17 +246,17 @@ class SearchPlayer(Player):
                 search.set_root(b, states[b])
             else:
                 search.deactivate(b)
-        result = search.run()
-        return result.visit_counts[:count], result.root_values[:count]
+        return search.run()
 
     def play(self, states):
-        visit_counts, root_values = self.search(states)
-        actions = np.array([choose_action(c, self.temperature, self.rng) for c in visit_counts],
+        result = self.search(states)
+        actions = np.array([choose_move(result, b, self.temperature, self.rng) for b in range(len(states))],
                            np.int64)
-        return Decisions(actions, root_values.astype(np.float32))
+        return Decisions(actions, result.root_values[:len(states)].astype(np.float32))
 
     def analyse(self, state):
-        visit_counts, root_values = self.search(state[None])
+        result = self.search(state[None])
+        visit_counts, root_values = result.visit_counts, result.root_values
         tree = self._search.tree
         values = np.full(self.spec.num_actions, np.nan)
         for action, child in enumerate(tree.children[0, ROOT]):
@@ -445,5 +442,5 @@ def _network_player(parsed: PlayerSpec, spec: GameSpec, seed: int) -> Player:
         raise PlayerSpecError(f"player {parsed.text!r}: {error}") from None
     if options["sims"] == 0:
         return PolicyPlayer(spec, parsed.text, evaluator, options["temp"], seed)
-    config = MCTSConfig(num_simulations=options["sims"], leaves_per_tree=options["leaves"])
+    config = MCTSConfig(num_simulations=options["sims"], leaves_per_tree=options["leaves"], search=options["search"])
     return SearchPlayer(spec, parsed.text, evaluator, config, options["temp"], seed)

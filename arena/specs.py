@@ -4,9 +4,9 @@
     mcts[:sims=1000,playouts=1,temp=0]
                               pure MCTS, values from random playouts
     solver                    perfect Connect Four play (random among equally good moves)
-    net:PATH[,sims=800,temp=0,leaves=1,device=auto]
-                              a checkpoint searched with batched MCTS; sims=0 plays the
-                              raw policy's best legal move
+    net:PATH[,sims=800,temp=0,leaves=1,search=puct,device=auto]
+                              a checkpoint searched with batched MCTS (search=gumbel: Gumbel
+                              search, which ignores temp); sims=0 plays the raw policy's best legal move
     human                     moves typed at the terminal
     gtp:"COMMAND"             an external engine over GTP (needs a Go game)
 
@@ -19,6 +19,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from mcts.config import SEARCHES
+
 KINDS = ("random", "mcts", "solver", "net", "human", "gtp")
 
 # Each option: its parser and a check of the parsed value (with the words of the complaint).
@@ -26,12 +28,13 @@ _INT_MIN_1 = (int, lambda v: v >= 1, "a whole number >= 1")
 _INT_MIN_0 = (int, lambda v: v >= 0, "a whole number >= 0")
 _TEMPERATURE = (float, lambda v: v >= 0.0, "a number >= 0")
 _DEVICE = (str, lambda v: bool(v), "a device such as auto, cpu or cuda")
+_SEARCH = (str.lower, lambda v: v in SEARCHES, " or ".join(SEARCHES))
 
 OPTIONS = {
     "random": {},
     "mcts": {"sims": _INT_MIN_1, "playouts": _INT_MIN_1, "temp": _TEMPERATURE},
     "solver": {},
-    "net": {"sims": _INT_MIN_0, "temp": _TEMPERATURE, "leaves": _INT_MIN_1, "device": _DEVICE},
+    "net": {"sims": _INT_MIN_0, "temp": _TEMPERATURE, "leaves": _INT_MIN_1, "search": _SEARCH, "device": _DEVICE},
     "human": {},
     "gtp": {},
 }
@@ -39,7 +42,7 @@ OPTIONS = {
 
 DEFAULTS = {
     "mcts": {"sims": 1000, "playouts": 1, "temp": 0.0},
-    "net": {"sims": 800, "temp": 0.0, "leaves": 1, "device": "auto"},
+    "net": {"sims": 800, "temp": 0.0, "leaves": 1, "search": "puct", "device": "auto"},
 }
 """Values of the options a spec leaves out."""
 

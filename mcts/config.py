@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+SEARCHES = ("puct", "gumbel")
+"""The selection rules: AlphaZero's PUCT, and Gumbel search (``mcts.gumbel``)."""
+
 MAX_TREE_NODES = 2**31 - 1
 """Most node slots of one search tree: node indices are int32."""
 
 
 @dataclass(frozen=True)
 class MCTSConfig:
+    search: str = "puct"
+    """puct: AlphaZero's PUCT selection, Dirichlet noise at the root, visit counts as the policy
+    target. gumbel: Gumbel AlphaZero (Danihelka et al. 2022): Gumbel-top-k and sequential halving
+    at the root, the improved policy softmax(logits + sigma(completed Q)) as the target; it keeps
+    improving the policy with few simulations."""
     num_simulations: int = 800
     """New simulations (leaf evaluations) per search; visits kept by tree reuse come on top.
     AlphaZero: 800. Our game presets use fewer on a CPU."""
@@ -22,7 +30,8 @@ class MCTSConfig:
     fpu_reduction * sqrt(summed prior of the visited children) (Leela Zero: 0.25;
     0 values unvisited children as the parent)."""
     root_noise: bool = False
-    """Mix Dirichlet noise into the root priors (on in self-play, off in matches and play)."""
+    """Exploration noise at the root (on in self-play, off in matches and play): Dirichlet noise
+    mixed into the priors (PUCT) or Gumbel noise on the logits (Gumbel search)."""
     dirichlet_alpha: float | None = None
     """Dirichlet concentration; None takes the game's GameSpec.dirichlet_alpha (chess 0.3, Go 0.03)."""
     dirichlet_fraction: float = 0.25
@@ -33,10 +42,23 @@ class MCTSConfig:
     (a node's virtual visit is added after its own child is chosen)."""
     virtual_loss: float = 1.0
     """Value subtracted per pending visit while a leaf waits for its evaluation (Leela Zero: 1, i.e. a loss)."""
+    gumbel_considered: int = 16
+    """Gumbel search: m, the root actions sampled (Gumbel-top-k) and shared out by sequential
+    halving (the paper: 16 in Go and chess)."""
+    gumbel_c_visit: float = 50.0
+    """Gumbel search: c_visit of sigma(q) = (c_visit + max N) * c_scale * q (the paper: 50)."""
+    gumbel_c_scale: float = 0.1
+    """Gumbel search: c_scale of sigma(q), on values min-max normalised to [0, 1] (DeepMind's mctx: 0.1)."""
     reuse_tree: bool = True
     """Keep the chosen child's subtree, with its statistics, as the next root."""
 
     def __post_init__(self):
+        if self.search not in SEARCHES:
+            raise ValueError(f"search must be {' or '.join(SEARCHES)}, not '{self.search}'")
+        if self.gumbel_considered < 1:
+            raise ValueError("gumbel_considered must be at least 1")
+        if not (self.gumbel_c_visit >= 0.0 and self.gumbel_c_scale > 0.0):
+            raise ValueError("gumbel_c_visit must not be negative and gumbel_c_scale must be positive")
         if self.num_simulations < 1:
             raise ValueError("num_simulations must be at least 1")
         if self.leaves_per_tree < 1:

@@ -14,12 +14,14 @@ import functools
 from typing import Callable, NamedTuple
 
 import numba
+import numpy as np
 
 import engine
 from engine.numba_cache import stable_identity
 from engine.spec import ONGOING, GameSpec
 from mcts.tree import PENDING, ROOT, UNVISITED
 from mcts.evaluators import playout_kernel
+from mcts.gumbel import gumbel_interior_action, gumbel_root_action
 from mcts.tree_ops import COLLISION, NO_LEAF, TERMINAL_LEAF, add_virtual_visit, backup_leaves, puct_action
 
 
@@ -51,6 +53,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         tree.actions[b, node] = action
         tree.visits[b, node] = 0
         tree.value_sums[b, node] = 0.0
+        tree.raw_values[b, node] = 0.0
         tree.statuses[b, node] = status(tree.states[b, node])
         tree.expanded[b, node] = PENDING
         search_mask(tree.states[b, node], tree.legal[b, node])
@@ -69,12 +72,24 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         tree.root_noise[b, :] = 0.0
 
     @numba.njit(cache=True)
-    def select_leaves(tree, active, sims_target, sims_done, leaves_per_tree,
-                      c_base, c_init, fpu_reduction, noise_fraction, virtual_loss, encode_planes,
+    def choose_child(tree, b, node, num_simulations, params, scores):
+        """The action selection takes at expanded ``node`` of tree ``b`` (PUCT or Gumbel search)."""
+        if not params.gumbel:
+            return puct_action(tree, b, node, params.c_base, params.c_init, params.fpu_reduction,
+                               params.noise_fraction)
+        if node == ROOT:
+            return gumbel_root_action(tree, b, num_simulations, params.max_considered,
+                                      params.c_visit, params.c_scale, scores)
+        return gumbel_interior_action(tree, b, node, params.c_visit, params.c_scale, scores)
+
+    stable_identity(choose_child, f"mcts.kernels.choose_child[{game}]")
+
+    @numba.njit(cache=True)
+    def select_leaves(tree, active, sims_target, sims_done, leaves_per_tree, params, encode_planes,
                       leaf_nodes, eval_slots, leaf_states, leaf_planes):
         """Select up to ``leaves_per_tree`` leaves in every active tree.
 
-        active [B] bool; sims_target, sims_done [B] int32. Writes leaf_nodes [B, L]
+        active [B] bool; sims_target, sims_done [B] int32; params a ``SelectionParams``. Writes leaf_nodes [B, L]
         and eval_slots [B, L] int32 (an index into the evaluation batch, or
         TERMINAL_LEAF / COLLISION / NO_LEAF), and for the M leaves to evaluate
         leaf_states [M, S] and, if ``encode_planes``, leaf_planes [M, C, H, W].
@@ -82,6 +97,8 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         """
         num_eval = 0
         any_work = False
+        virtual_loss = params.virtual_loss
+        scores = np.empty(tree.children.shape[2])
         for b in range(leaf_nodes.shape[0]):
             for l in range(leaves_per_tree):
                 leaf_nodes[b, l] = NO_LEAF
@@ -107,7 +124,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
                         else:
                             eval_slots[b, l] = COLLISION
                         break
-                    action = puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction)
+                    action = choose_child(tree, b, node, sims_target[b], params, scores)
                     # The virtual visit goes on after the node's own choice, so that the
                     # choice sees real statistics: with one leaf per tree per step this
                     # is sequential MCTS exactly; further leaves see the pending visits.
@@ -140,8 +157,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
     stable_identity(select_leaves, f"mcts.kernels.select_leaves[{game}]")
 
     @numba.njit(cache=True)
-    def run_playout_search(tree, active, sims_target, sims_done, leaves_per_tree,
-                           c_base, c_init, fpu_reduction, noise_fraction, virtual_loss,
+    def run_playout_search(tree, active, sims_target, sims_done, leaves_per_tree, params,
                            leaf_nodes, eval_slots, leaf_states, leaf_planes,
                            num_playouts, seed, logits, values):
         """A whole search with a playout evaluator, every step inside numba.
@@ -151,13 +167,12 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         logits [B*L, A] float32 zeros (flat priors), values [B*L] float32 scratch.
         """
         while True:
-            num_eval = select_leaves(tree, active, sims_target, sims_done, leaves_per_tree,
-                                     c_base, c_init, fpu_reduction, noise_fraction, virtual_loss, False,
+            num_eval = select_leaves(tree, active, sims_target, sims_done, leaves_per_tree, params, False,
                                      leaf_nodes, eval_slots, leaf_states, leaf_planes)
             if num_eval < 0:
                 break
             playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
-            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtual_loss)
+            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params.virtual_loss)
 
     # Named too, though nothing captures them: copies per game must not share symbols (engine.numba_cache).
     stable_identity(set_root, f"mcts.kernels.set_root[{game}]")

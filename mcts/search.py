@@ -1,4 +1,4 @@
-"""Batched PUCT search over B games at once.
+"""Batched search (PUCT or Gumbel) over B games at once.
 
 One simulation step for all B games is three calls: ``select_leaves`` (numba:
 descend every tree, play the selected move, encode the new leaves), one call
@@ -10,8 +10,8 @@ Typical use (one move of B games)::
 
     search = BatchedSearch(spec, evaluator, MCTSConfig(num_simulations=200), batch_size=B)
     search.set_roots(states)                  # states [B, S]
-    result = search.run(rngs=rngs)           # visit counts [B, A], root values [B]
-    actions = [choose_action(result.visit_counts[b], 1.0, rngs[b]) for b in range(B)]
+    result = search.run(rngs=rngs)           # visit counts, policy targets [B, A], root values [B]
+    actions = [choose_move(result, b, 1.0, rngs[b]) for b in range(B)]
     search.advance(actions)                  # tree reuse: chosen children become roots
 """
 
@@ -26,7 +26,8 @@ from engine.spec import ONGOING, GameSpec
 from mcts.config import MCTSConfig
 from mcts.evaluators import Evaluator, PlayoutEvaluator
 from mcts.kernels import tree_kernels
-from mcts.tree import ROOT, UNVISITED, allocate_tree
+from mcts.gumbel import gumbel_root_results
+from mcts.tree import ROOT, UNVISITED, SelectionParams, allocate_tree
 from mcts.tree_ops import backup_leaves, principal_variation, reuse_subtree, root_statistics
 
 
@@ -38,6 +39,11 @@ class SearchResult:
     """[B, A] int32: visits of each root child (the policy target)."""
     root_values: np.ndarray
     """[B] float32: mean value of each root for its side to move, in [-1, 1]."""
+    policies: np.ndarray
+    """[B, A] float32: the policy target: visit shares (PUCT), the improved policy (Gumbel)."""
+    chosen: np.ndarray | None = None
+    """[B] int32: Gumbel search's own choice of move (its Gumbel noise is the sampling);
+    None for PUCT, whose move is drawn from the visits (``choose_move``)."""
 
 
 def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
@@ -132,37 +138,61 @@ class BatchedSearch:
         if self.sims_target.max() > cfg.num_simulations:
             raise ValueError("num_simulations may not exceed config.num_simulations (it sizes the tree)")
         self.sims_done[:] = 0
+        gumbel = cfg.search == "gumbel"
         noise_fraction = 0.0
-        if cfg.root_noise:
-            if rngs is None:
-                raise ValueError("root noise needs one random generator per game (rngs)")
+        if cfg.root_noise and rngs is None:
+            raise ValueError("root noise needs one random generator per game (rngs)")
+        if gumbel:
+            self._start_gumbel(rngs if cfg.root_noise else None)
+        elif cfg.root_noise:
             self._draw_root_noise(rngs)
             noise_fraction = cfg.dirichlet_fraction
+        params = SelectionParams(cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+                                 gumbel, cfg.gumbel_considered, cfg.gumbel_c_visit, cfg.gumbel_c_scale)
         if isinstance(self.evaluator, PlayoutEvaluator):
-            self._run_in_numba(noise_fraction)
+            self._run_in_numba(params)
         else:
-            self._run_steps(noise_fraction)
+            self._run_steps(params)
+        return self._result(gumbel)
+
+    def _result(self, gumbel: bool) -> SearchResult:
         visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
         root_values = np.zeros(self.batch_size, np.float32)
         root_statistics(self.tree, visit_counts, root_values)
-        return SearchResult(visit_counts, root_values)
+        if not gumbel:
+            totals = np.maximum(visit_counts.sum(axis=1, keepdims=True), 1)
+            return SearchResult(visit_counts, root_values, (visit_counts / totals).astype(np.float32))
+        policies = np.zeros((self.batch_size, self.spec.num_actions), np.float32)
+        chosen = np.zeros(self.batch_size, np.int32)
+        gumbel_root_results(self.tree, self.active, self.config.gumbel_c_visit, self.config.gumbel_c_scale,
+                            policies, chosen)
+        return SearchResult(visit_counts, root_values, policies, chosen)
 
-    def _run_in_numba(self, noise_fraction: float) -> None:
-        cfg = self.config
+    def _start_gumbel(self, rngs: Sequence[np.random.Generator] | None) -> None:
+        """Record the root children's visits (tree reuse keeps some) and draw the Gumbel noise
+        g(a) of each active root: none (deterministic search) without ``rngs``."""
+        tree = self.tree
+        tree.gumbel[:] = 0.0
+        children = tree.children[:, ROOT]
+        rows = np.arange(self.batch_size)[:, None]
+        tree.search_start[:] = np.where(children != UNVISITED, tree.visits[rows, np.maximum(children, 0)], 0)
+        if rngs is not None:
+            for b in np.flatnonzero(self.active):
+                tree.gumbel[b] = rngs[b].gumbel(size=self.spec.num_actions)
+
+    def _run_in_numba(self, params: SelectionParams) -> None:
         self.kernels.run_playout_search(
-            self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree,
-            cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+            self.tree, self.active, self.sims_target, self.sims_done, self.config.leaves_per_tree, params,
             self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes,
             self.evaluator.num_playouts, self.evaluator.seed, self._flat_logits, self._leaf_values)
 
-    def _run_steps(self, noise_fraction: float) -> None:
+    def _run_steps(self, params: SelectionParams) -> None:
         """Select, evaluate, back up until every tree has its simulations: one evaluator call per step."""
         cfg = self.config
         evaluate = self.evaluator.evaluate
         while True:
             num_eval = self.kernels.select_leaves(
-                self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree,
-                cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+                self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree, params,
                 self.needs_planes, self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes)
             if num_eval < 0:
                 break
@@ -225,6 +255,14 @@ def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.G
         raise ValueError("no visits to choose from")
     with np.errstate(divide="ignore"):  # log(0) = -inf: never-visited actions are excluded
         return sample_move(np.log(counts), temperature, rng)
+
+
+def choose_move(result: SearchResult, b: int, temperature: float, rng: np.random.Generator) -> int:
+    """The move to play in game ``b`` after a search: Gumbel search's own choice (its noise already
+    samples, so ``temperature`` does not apply), else a PUCT move drawn from the visits at ``temperature``."""
+    if result.chosen is not None:
+        return int(result.chosen[b])
+    return choose_action(result.visit_counts[b], temperature, rng)
 
 
 def search_position(spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, state: np.ndarray,

@@ -60,6 +60,30 @@ class Tree(NamedTuple):
     """[B] int32: node slots in use."""
     root_noise: np.ndarray
     """[B, A] float32: Dirichlet noise mixed into the root priors during selection (priors stay clean)."""
+    raw_values: np.ndarray
+    """[B, N] float32: the evaluator's value of the node for its side to move (the exact value
+    of a finished game); Gumbel search completes unvisited actions' values with it."""
+    gumbel: np.ndarray
+    """[B, A] float32: Gumbel noise g(a) of the root's actions in Gumbel search (0: no noise)."""
+    search_start: np.ndarray
+    """[B, A] int32: visits of each root child when the search began (tree reuse keeps some);
+    Gumbel search's sequential halving counts the visits made since."""
+
+
+class SelectionParams(NamedTuple):
+    """The scalars that steer selection in one search (see ``MCTSConfig`` for each)."""
+
+    c_base: float
+    c_init: float
+    fpu_reduction: float
+    noise_fraction: float
+    """Share of Dirichlet noise in the root priors (0: none)."""
+    virtual_loss: float
+    gumbel: bool
+    """Gumbel search (sequential halving at the root, the improved policy below) instead of PUCT."""
+    max_considered: int
+    c_visit: float
+    c_scale: float
 
 
 def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: int) -> Tree:
@@ -78,4 +102,7 @@ def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: 
         expanded=np.zeros((b, n), np.int8),
         num_nodes=np.zeros(b, np.int32),
         root_noise=np.zeros((b, a), np.float32),
+        raw_values=np.zeros((b, n), np.float32),
+        gumbel=np.zeros((b, a), np.float32),
+        search_start=np.zeros((b, a), np.int32),
     )

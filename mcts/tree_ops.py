@@ -146,6 +146,7 @@ def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtu
             else:
                 expand(tree, b, leaf, logits[slot])
                 value = float(values[slot])
+            tree.raw_values[b, leaf] = value
             backup(tree, b, leaf, value, virtual_loss)
             if leaf != ROOT:
                 sims_done[b] += 1
@@ -239,6 +240,7 @@ def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
         old = order[new]
         tree.visits[b, new] = tree.visits[b, old]
         tree.value_sums[b, new] = tree.value_sums[b, old]
+        tree.raw_values[b, new] = tree.raw_values[b, old]
         tree.priors[b, new] = tree.priors[b, old]
         tree.legal[b, new] = tree.legal[b, old]
         tree.states[b, new] = tree.states[b, old]

@@ -2,7 +2,8 @@
 
 Each slot plays one game; a finished slot starts a new game at once, so the
 network keeps seeing batches of B positions. Moves are chosen from the visit
-counts at temperature 1 for the opening moves and greedily after. A player
+counts at temperature 1 for the opening moves and greedily after (PUCT), or as Gumbel search
+chooses them (its Gumbel noise is the sampling). A player
 whose root value falls below the resignation threshold resigns, except in a
 share of games that never resign and measure how often resigning would have
 been wrong. With playout-cap randomisation (KataGo) only a share of moves get
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.spec import ONGOING, GameSpec
-from mcts import BatchedSearch, MCTSConfig, choose_action
+from mcts import BatchedSearch, MCTSConfig, choose_move
 from mcts.evaluators import Evaluator
 from selfplay.config import SelfPlayConfig
 from selfplay.shards import GameRecord
@@ -103,11 +104,10 @@ class SelfPlayActor:
             ended: dict[int, tuple[int, bool]] = {}
             for b in active:
                 slot = self.slots[b]
-                visits = result.visit_counts[b]
                 self.stats.simulations += int(sims[b])
                 if full[b]:
                     slot.states.append(self.search.root_state(b))
-                    slot.policies.append(visits / visits.sum())
+                    slot.policies.append(result.policies[b])
                     slot.players.append(slot.player)
                     self.stats.recorded += 1
                 if result.root_values[b] < cfg.resign_threshold:
@@ -117,7 +117,7 @@ class SelfPlayActor:
                     if slot.would_resign == 0:
                         slot.would_resign = slot.player
                 temperature = 1.0 if slot.moves < cfg.temperature_moves else 0.0
-                actions[b] = choose_action(visits, temperature, slot.rng)
+                actions[b] = choose_move(result, b, temperature, slot.rng)
             for b in active:
                 if b in ended:
                     continue

@@ -24,6 +24,7 @@ from arena.play import play_terminal
 from arena.players import Decisions, Player, PolicyPlayer, make_player, sample_move
 from arena.records import read_games
 from arena.specs import PlayerSpecError, parse_player_spec
+from mcts.search import SearchResult
 from arena.sprt import H0, H1, SPRT, log_likelihood_ratio, parse_bounds
 from nets import CheckpointGameError, CheckpointNotFoundError, PolicyValueNet, load_checkpoint, save_checkpoint
 
@@ -180,6 +181,7 @@ def test_player_specs_parse():
     assert net.path == "runs/c4/checkpoints/gen00003.pt" and net.options["sims"] == 0
     assert net.options["temp"] == 0.5 and net.options["device"] == "auto"
     assert parse_player_spec("net:a,b.pt,sims=3").path == "a,b.pt"
+    assert parse_player_spec("net:m.pt,search=Gumbel").options["search"] == "gumbel"
     assert parse_player_spec('gtp:"gnugo --mode gtp --level 10"').command == "gnugo --mode gtp --level 10"
     assert parse_player_spec("mcts").with_option("sims", 50).text == "mcts:sims=50"
     assert parse_player_spec("net:m.pt,temp=1").with_option("sims", 8).text == "net:m.pt,sims=8,temp=1"
@@ -192,6 +194,7 @@ def test_player_specs_parse():
     ("mcts:sims=0", "must be a whole number >= 1"),
     ("mcts:sims=ten", "must be a whole number >= 1"),
     ("net:m.pt,temp=-1", "must be a number >= 0"),
+    ("net:m.pt,search=alphabeta", "must be puct or gumbel"),
     ("net:", "names no checkpoint"),
     ("net:sims=3", "names no checkpoint"),
     ("random:sims=3", "options: none"),
@@ -261,7 +264,8 @@ def test_small_temperatures_play_the_best_legal_move():
     # A search player samples its visit counts the same way: 300 ** 1000 overflows.
     search = make_player("mcts:sims=8,temp=0.001", C4, seed=1)
     counts = np.array([0, 300, 290, 0, 5, 1, 0], np.int32)
-    search.search = lambda batch: (np.tile(counts, (len(batch), 1)), np.zeros(len(batch), np.float32))
+    search.search = lambda batch: SearchResult(np.tile(counts, (len(batch), 1)), np.zeros(len(batch), np.float32),
+                                               np.tile(counts / counts.sum(), (len(batch), 1)))
     assert search.play(states).actions.tolist() == [1, 1]
 
 
@@ -270,7 +274,8 @@ def test_network_players_answer_a_batch_with_legal_moves(tmp_path):
     states = np.stack([engine.position_from_moves(C4, moves) for moves in ("", "444444", "1234567", "4455")])
     legal = np.zeros((len(states), C4.num_actions), bool)
     C4.legal_mask_batch(states, legal)
-    for spec in (f"net:{path},sims=0", f"net:{path},sims=16", f"net:{path},sims=16,leaves=4,temp=1"):
+    for spec in (f"net:{path},sims=0", f"net:{path},sims=16", f"net:{path},sims=16,leaves=4,temp=1",
+                 f"net:{path},sims=16,search=gumbel", f"net:{path},sims=16,leaves=4,search=gumbel"):
         player = make_player(spec, C4, seed=1)
         decisions = player.play(states)
         assert decisions.actions.shape == (4,) and legal[np.arange(4), decisions.actions].all()

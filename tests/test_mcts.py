@@ -10,7 +10,8 @@ import engine
 from engine.exact import solver_for
 from engine.positions import random_moves
 from engine.spec import ONGOING
-from mcts import BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, search_position
+from mcts import (BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, choose_move,
+                  search_position)
 from mcts.tree import EXPANDED, ROOT, UNVISITED
 from tests.boards import connect4_from_drawing, tictactoe_from_drawing
 
@@ -94,11 +95,14 @@ def minimax(state: np.ndarray) -> int:
     return int(np.sign(TTT_SOLVER.solve(state)))
 
 
+@pytest.mark.parametrize("rule", ["puct", "gumbel"])
 @pytest.mark.parametrize("search_plays_first", [True, False])
-def test_tictactoe_search_never_loses_to_any_reply(search_plays_first):
+def test_tictactoe_search_never_loses_to_any_reply(search_plays_first, rule):
     """Every line where the search moves against all opponent replies: each search
     move keeps the minimax value. Positions of one depth are searched as one batch."""
-    config = MCTSConfig(num_simulations=2000)
+    # Sequential halving spreads its budget evenly over up to nine moves before it narrows
+    # down, so Gumbel search needs more simulations than PUCT to see the deep forks.
+    config = MCTSConfig(num_simulations=2000 if rule == "puct" else 6000, search=rule)
     frontier = [TTT.initial_state()]
     searched = 0
     while frontier:
@@ -112,12 +116,14 @@ def test_tictactoe_search_never_loses_to_any_reply(search_plays_first):
             else:
                 following += [engine.play_action(TTT, state, a) for a in engine.legal_actions(TTT, state)]
         if to_search:
-            search = BatchedSearch(TTT, RolloutEvaluator(TTT, num_playouts=4, seed=1), config,
-                                   batch_size=len(to_search))
+            # Gumbel search's deterministic selection below the root follows its best Q-values
+            # greedily: it is checked on exact values (terminal ones only), not noisy playouts.
+            evaluator = RolloutEvaluator(TTT, num_playouts=4, seed=1) if rule == "puct" else UniformEvaluator(TTT)
+            search = BatchedSearch(TTT, evaluator, config, batch_size=len(to_search))
             search.set_roots(np.stack(to_search))
             result = search.run()
-            for state, counts in zip(to_search, result.visit_counts):
-                action = int(np.argmax(counts))
+            for b, state in enumerate(to_search):
+                action = choose_move(result, b, 0.0, np.random.default_rng(0))
                 after = engine.play_action(TTT, state, action)
                 assert -minimax(after) == minimax(state), (
                     f"search threw away value in\n{TTT.render(state)}\nplaying {TTT.format_move(action)}")
@@ -136,8 +142,9 @@ def random_openings(spec, count, plies, seed):
     return np.stack([random_moves(spec, plies, rng)[1] for _ in range(count)])
 
 
-def test_batched_search_equals_single_searches():
-    config = MCTSConfig(num_simulations=300, root_noise=True)
+@pytest.mark.parametrize("rule", ["puct", "gumbel"])
+def test_batched_search_equals_single_searches(rule):
+    config = MCTSConfig(num_simulations=300, root_noise=True, search=rule)
     states = random_openings(C4, 6, plies=5, seed=4)
     batched = BatchedSearch(C4, RolloutEvaluator(C4, seed=9), config, batch_size=len(states))
     batched.set_roots(states)
@@ -147,7 +154,10 @@ def test_batched_search_equals_single_searches():
         single.set_root(0, state)
         alone = single.run(rngs=[np.random.default_rng(100 + b)])
         assert np.array_equal(alone.visit_counts[0], together.visit_counts[b])
+        assert np.array_equal(alone.policies[0], together.policies[b])
         assert alone.root_values[0] == together.root_values[b]
+        if rule == "gumbel":
+            assert alone.chosen[0] == together.chosen[b]
 
 
 class StepByStep:
@@ -162,9 +172,10 @@ class StepByStep:
         return self.inner.evaluate(states, planes)
 
 
+@pytest.mark.parametrize("rule", ["puct", "gumbel"])
 @pytest.mark.parametrize("leaves_per_tree", [1, 3])
-def test_whole_search_in_numba_equals_the_step_loop(leaves_per_tree):
-    config = MCTSConfig(num_simulations=200, root_noise=True, leaves_per_tree=leaves_per_tree)
+def test_whole_search_in_numba_equals_the_step_loop(leaves_per_tree, rule):
+    config = MCTSConfig(num_simulations=200, root_noise=True, leaves_per_tree=leaves_per_tree, search=rule)
     states = random_openings(C4, 4, plies=3, seed=11)
     results = []
     for wrap in (lambda e: e, StepByStep):
@@ -173,11 +184,13 @@ def test_whole_search_in_numba_equals_the_step_loop(leaves_per_tree):
         results.append(search.run(rngs=[np.random.default_rng(b) for b in range(4)]))
     assert np.array_equal(results[0].visit_counts, results[1].visit_counts)
     assert np.array_equal(results[0].root_values, results[1].root_values)
+    assert np.array_equal(results[0].policies, results[1].policies)
 
 
+@pytest.mark.parametrize("rule", ["puct", "gumbel"])
 @pytest.mark.parametrize("leaves_per_tree", [1, 4])
-def test_visit_counts_sum_to_simulations(leaves_per_tree):
-    config = MCTSConfig(num_simulations=250, leaves_per_tree=leaves_per_tree)
+def test_visit_counts_sum_to_simulations(leaves_per_tree, rule):
+    config = MCTSConfig(num_simulations=250, leaves_per_tree=leaves_per_tree, search=rule)
     states = random_openings(C4, 5, plies=3, seed=2)
     search = BatchedSearch(C4, RolloutEvaluator(C4), config, batch_size=5)
     search.set_roots(states)
