@@ -1,0 +1,154 @@
+"""Connect Four learning-efficiency ablations: runs of equal wall time, scored on solved sets.
+
+Three steps, each resumable:
+
+    # one run per variant, each pinned to its own core (two at once on a 2-core machine)
+    python benchmarks/ablation_c4.py run puct --minutes 30 --cpu 0 --runs runs/ablation &
+    python benchmarks/ablation_c4.py run gumbel32 --minutes 30 --cpu 1 --runs runs/ablation &
+    # score the checkpoint of each run nearest 10, 20 and 30 minutes (network alone and with
+    # 800 simulations, all 1,000 positions of L1_R2 and L2_R2); appends to runs/ablation/scores.jsonl
+    python benchmarks/ablation_c4.py score --runs runs/ablation --at 10 20 30
+    # the table (Markdown) and the plot
+    python benchmarks/ablation_c4.py report --runs runs/ablation --plot docs/ablations_c4.png
+
+Each variant is the default Connect Four CPU preset with the flags of ``VARIANTS``; the
+in-run evaluation is off (``--eval-positions 0``) so that scoring costs no run time.
+Wall time is measured from the first generation's start (gen 0's checkpoint), so the
+numba compilation before it is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VARIANTS: dict[str, list[str]] = {
+    "puct": [],
+    "gumbel32": ["--search", "gumbel", "--num-simulations", "32"],
+    "gumbel16": ["--search", "gumbel", "--num-simulations", "16"],
+    "gumbel64": ["--search", "gumbel", "--num-simulations", "64"],
+    "pcr": ["--full-search-share", "0.25", "--fast-simulations", "20"],
+}
+"""Variant name -> its ``selfplay train`` flags on top of the preset."""
+
+SETS = ("L1_R2_begin_medium", "L2_R2_middle_medium")
+SIMULATIONS = (0, 800)
+
+
+def run_variant(args) -> int:
+    if args.variant not in VARIANTS:
+        print(f"error: unknown variant {args.variant!r} (variants: {', '.join(VARIANTS)})", file=sys.stderr)
+        return 2
+    run_dir = args.runs / f"{args.variant}-s{args.seed}"
+    command = ["taskset", "-c", str(args.cpu), sys.executable, "-m", "selfplay", "train", "--game", "connect4",
+               "--run-dir", str(run_dir), "--minutes", str(args.minutes), "--seed", str(args.seed),
+               "--workers", "1", "--eval-positions", "0", *VARIANTS[args.variant]]
+    print(" ".join(command), flush=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.call(command, env=env)
+
+
+def _checkpoint_times(run_dir: Path) -> list[tuple[float, Path]]:
+    """(minutes since generation 0's checkpoint, path) of every generation checkpoint."""
+    rows = [json.loads(line) for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines()
+            if line.strip()]
+    start = (run_dir / "checkpoints" / "gen00000.pt").stat().st_mtime
+    return [((row["wall_time"] - start) / 60.0, run_dir / "checkpoints" / f"gen{row['generation']:05d}.pt")
+            for row in rows]
+
+
+def score(args) -> int:
+    import torch
+
+    import engine
+    from nets import NetworkEvaluator, load_checkpoint
+    from selfplay.evaluation import load_solved_positions, optimal_move_shares
+
+    torch.set_num_threads(1)
+    spec = engine.get_game("connect4")
+    positions = {name: load_solved_positions(spec, name, limit=None) for name in SETS}
+    out = args.runs / "scores.jsonl"
+    done = set()
+    if out.exists():
+        done = {(r["run"], r["at_minutes"]) for r in map(json.loads, out.read_text().splitlines())}
+    for run_dir in sorted(p for p in args.runs.iterdir() if (p / "logs" / "metrics.jsonl").exists()):
+        times = _checkpoint_times(run_dir)
+        for at in args.at:
+            if (run_dir.name, at) in done:
+                continue
+            reached = [(minutes, path) for minutes, path in times if minutes <= at + 0.5]
+            if not reached or times[-1][0] < at - 0.5:
+                continue  # the run has not got there (yet)
+            minutes, path = reached[-1]
+            evaluator = NetworkEvaluator(load_checkpoint(path, game="connect4").model, device="cpu")
+            row = {"run": run_dir.name, "at_minutes": at, "checkpoint": path.name, "minutes": round(minutes, 2)}
+            started = time.time()
+            for name, solved in positions.items():
+                for sims in SIMULATIONS:
+                    exact, result = optimal_move_shares(evaluator, solved, simulations=sims)
+                    key = f"{name.split('_')[0]}_{name.split('_')[1]}_{'net' if sims == 0 else f's{sims}'}"
+                    row[f"{key}_exact"], row[f"{key}_result"] = round(exact, 4), round(result, 4)
+            row["scoring_seconds"] = round(time.time() - started, 1)
+            print(json.dumps(row), flush=True)
+            with out.open("a") as file:
+                file.write(json.dumps(row) + "\n")
+    return 0
+
+
+def report(args) -> int:
+    rows = [json.loads(line) for line in (args.runs / "scores.jsonl").read_text().splitlines() if line.strip()]
+    columns = [key for key in rows[0] if key.endswith(("_exact", "_result"))]
+    print("| run | minutes | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for row in sorted(rows, key=lambda r: (r["run"], r["at_minutes"])):
+        print(f"| {row['run']} | {row['at_minutes']} | " + " | ".join(f"{100 * row[c]:.1f}" for c in columns) + " |")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        panels = ["L1_R2_net_exact", "L1_R2_net_result", "L1_R2_s800_exact", "L1_R2_s800_result",
+                  "L2_R2_net_exact", "L2_R2_net_result", "L2_R2_s800_exact", "L2_R2_s800_result"]
+        figure, axes = plt.subplots(2, 4, figsize=(16, 7), sharex=True)
+        for axis, key in zip(axes.flat, panels):
+            for run in sorted({r["run"] for r in rows}):
+                mine = sorted((r for r in rows if r["run"] == run), key=lambda r: r["at_minutes"])
+                axis.plot([r["minutes"] for r in mine], [100 * r[key] for r in mine], marker="o", label=run)
+            axis.set_title(key.replace("_", " "))
+            axis.set_xlabel("minutes of training")
+            axis.set_ylabel("% optimal moves")
+            axis.grid(alpha=0.3)
+        axes.flat[0].legend(fontsize=8)
+        figure.tight_layout()
+        figure.savefig(args.plot, dpi=90)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train one variant")
+    run.add_argument("variant", help=", ".join(VARIANTS))
+    run.add_argument("--minutes", type=float, default=30.0)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--cpu", type=int, default=0, help="the core the run is pinned to")
+    run.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    scoring = commands.add_parser("score", help="score each run's checkpoints at fixed times")
+    scoring.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    scoring.add_argument("--at", type=float, nargs="+", default=[10.0, 20.0, 30.0], help="minutes")
+    reporting = commands.add_parser("report", help="the table and the plot")
+    reporting.add_argument("--runs", type=Path, default=Path("runs/ablation"))
+    reporting.add_argument("--plot", type=Path)
+    args = parser.parse_args()
+    return {"run": run_variant, "score": score, "report": report}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
