@@ -42,6 +42,13 @@ class MCTSConfig:
     (a node's virtual visit is added after its own child is chosen)."""
     virtual_loss: float = 1.0
     """Value subtracted per pending visit while a leaf waits for its evaluation (Leela Zero: 1, i.e. a loss)."""
+    forced_playouts: float = 0.0
+    """PUCT with root noise: k of KataGo's forced playouts (every root child gets at least
+    sqrt(k * P * sum N) visits), with policy target pruning taking the unearned ones out of the
+    target; 0: off (KataGo: 2)."""
+    value_discount: float = 1.0
+    """Values shrink by this factor per ply in backups (and self-play's value targets by it per
+    ply to the end), so a faster win is worth more than a slower one; 1: plain win/draw/loss."""
     gumbel_considered: int = 16
     """Gumbel search: m, the root actions sampled (Gumbel-top-k) and shared out by sequential
     halving (the paper: 16 in Go and chess)."""
@@ -59,6 +66,10 @@ class MCTSConfig:
             raise ValueError("gumbel_considered must be at least 1")
         if not (self.gumbel_c_visit >= 0.0 and self.gumbel_c_scale > 0.0):
             raise ValueError("gumbel_c_visit must not be negative and gumbel_c_scale must be positive")
+        if not self.forced_playouts >= 0.0:
+            raise ValueError("forced_playouts must not be negative")
+        if not 0.0 < self.value_discount <= 1.0:
+            raise ValueError("value_discount must lie in (0, 1]")
         if self.num_simulations < 1:
             raise ValueError("num_simulations must be at least 1")
         if self.leaves_per_tree < 1:

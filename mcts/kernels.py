@@ -76,7 +76,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         """The action selection takes at expanded ``node`` of tree ``b`` (PUCT or Gumbel search)."""
         if not params.gumbel:
             return puct_action(tree, b, node, params.c_base, params.c_init, params.fpu_reduction,
-                               params.noise_fraction)
+                               params.noise_fraction, params.forced_playouts)
         if node == ROOT:
             return gumbel_root_action(tree, b, num_simulations, params.max_considered,
                                       params.c_visit, params.c_scale, scores)
@@ -89,7 +89,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
                       leaf_nodes, eval_slots, leaf_states, leaf_planes):
         """Select up to ``leaves_per_tree`` leaves in every active tree.
 
-        active [B] bool; sims_target, sims_done [B] int32; params a ``SelectionParams``. Writes leaf_nodes [B, L]
+        active [B] bool; sims_target, sims_done [B] int32; params a ``SearchParams``. Writes leaf_nodes [B, L]
         and eval_slots [B, L] int32 (an index into the evaluation batch, or
         TERMINAL_LEAF / COLLISION / NO_LEAF), and for the M leaves to evaluate
         leaf_states [M, S] and, if ``encode_planes``, leaf_planes [M, C, H, W].
@@ -172,7 +172,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
             if num_eval < 0:
                 break
             playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
-            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params.virtual_loss)
+            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params)
 
     # Named too, though nothing captures them: copies per game must not share symbols (engine.numba_cache).
     stable_identity(set_root, f"mcts.kernels.set_root[{game}]")

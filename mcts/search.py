@@ -27,8 +27,8 @@ from mcts.config import MCTSConfig
 from mcts.evaluators import Evaluator, PlayoutEvaluator
 from mcts.kernels import tree_kernels
 from mcts.gumbel import gumbel_root_results
-from mcts.tree import ROOT, UNVISITED, SelectionParams, allocate_tree
-from mcts.tree_ops import backup_leaves, principal_variation, reuse_subtree, root_statistics
+from mcts.tree import ROOT, UNVISITED, SearchParams, allocate_tree
+from mcts.tree_ops import backup_leaves, principal_variation, pruned_root_policies, reuse_subtree, root_statistics
 
 
 @dataclass
@@ -40,7 +40,8 @@ class SearchResult:
     root_values: np.ndarray
     """[B] float32: mean value of each root for its side to move, in [-1, 1]."""
     policies: np.ndarray
-    """[B, A] float32: the policy target: visit shares (PUCT), the improved policy (Gumbel)."""
+    """[B, A] float32: the policy target: visit shares (PUCT; pruned of forced playouts when
+    they are on), the improved policy (Gumbel)."""
     chosen: np.ndarray | None = None
     """[B] int32: Gumbel search's own choice of move (its Gumbel noise is the sampling);
     None for PUCT, whose move is drawn from the visits (``choose_move``)."""
@@ -116,7 +117,7 @@ class BatchedSearch:
         child = self.tree.children[b, ROOT, action]
         if self.config.reuse_tree and child != UNVISITED:
             keep_limit = self.tree.visits.shape[1] - self.max_new_nodes
-            reuse_subtree(self.tree, b, child, keep_limit, self._order, self._remap)
+            reuse_subtree(self.tree, b, child, keep_limit, self._order, self._remap, self.config.value_discount)
         else:
             following = np.empty(self.spec.state_size, np.int64)
             self.spec.play_into(self.tree.states[b, ROOT], action, following)
@@ -147,25 +148,30 @@ class BatchedSearch:
         elif cfg.root_noise:
             self._draw_root_noise(rngs)
             noise_fraction = cfg.dirichlet_fraction
-        params = SelectionParams(cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
-                                 gumbel, cfg.gumbel_considered, cfg.gumbel_c_visit, cfg.gumbel_c_scale)
+        params = SearchParams(cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
+                              gumbel, cfg.gumbel_considered, cfg.gumbel_c_visit, cfg.gumbel_c_scale,
+                              cfg.value_discount, cfg.forced_playouts)
         if isinstance(self.evaluator, PlayoutEvaluator):
             self._run_in_numba(params)
         else:
             self._run_steps(params)
-        return self._result(gumbel)
+        return self._result(params)
 
-    def _result(self, gumbel: bool) -> SearchResult:
+    def _result(self, params: SearchParams) -> SearchResult:
         visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
         root_values = np.zeros(self.batch_size, np.float32)
         root_statistics(self.tree, visit_counts, root_values)
-        if not gumbel:
-            totals = np.maximum(visit_counts.sum(axis=1, keepdims=True), 1)
-            return SearchResult(visit_counts, root_values, (visit_counts / totals).astype(np.float32))
         policies = np.zeros((self.batch_size, self.spec.num_actions), np.float32)
+        if not params.gumbel:
+            if params.forced_playouts > 0.0 and params.noise_fraction > 0.0:
+                pruned_root_policies(self.tree, self.active, params.c_base, params.c_init, params.noise_fraction,
+                                     params.forced_playouts, policies)
+            else:
+                totals = np.maximum(visit_counts.sum(axis=1, keepdims=True), 1)
+                policies[:] = visit_counts / totals
+            return SearchResult(visit_counts, root_values, policies)
         chosen = np.zeros(self.batch_size, np.int32)
-        gumbel_root_results(self.tree, self.active, self.config.gumbel_c_visit, self.config.gumbel_c_scale,
-                            policies, chosen)
+        gumbel_root_results(self.tree, self.active, params.c_visit, params.c_scale, policies, chosen)
         return SearchResult(visit_counts, root_values, policies, chosen)
 
     def _start_gumbel(self, rngs: Sequence[np.random.Generator] | None) -> None:
@@ -180,13 +186,13 @@ class BatchedSearch:
             for b in np.flatnonzero(self.active):
                 tree.gumbel[b] = rngs[b].gumbel(size=self.spec.num_actions)
 
-    def _run_in_numba(self, params: SelectionParams) -> None:
+    def _run_in_numba(self, params: SearchParams) -> None:
         self.kernels.run_playout_search(
             self.tree, self.active, self.sims_target, self.sims_done, self.config.leaves_per_tree, params,
             self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes,
             self.evaluator.num_playouts, self.evaluator.seed, self._flat_logits, self._leaf_values)
 
-    def _run_steps(self, params: SelectionParams) -> None:
+    def _run_steps(self, params: SearchParams) -> None:
         """Select, evaluate, back up until every tree has its simulations: one evaluator call per step."""
         cfg = self.config
         evaluate = self.evaluator.evaluate
@@ -203,8 +209,7 @@ class BatchedSearch:
                 values = np.ascontiguousarray(values, np.float32)
             else:
                 logits, values = self._no_logits, self._no_values
-            backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values,
-                          self.sims_done, cfg.virtual_loss)
+            backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values, self.sims_done, params)
 
     def _draw_root_noise(self, rngs: Sequence[np.random.Generator]) -> None:
         noise = self.tree.root_noise

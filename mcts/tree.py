@@ -70,8 +70,8 @@ class Tree(NamedTuple):
     Gumbel search's sequential halving counts the visits made since."""
 
 
-class SelectionParams(NamedTuple):
-    """The scalars that steer selection in one search (see ``MCTSConfig`` for each)."""
+class SearchParams(NamedTuple):
+    """The scalars that steer one search (see ``MCTSConfig`` for each)."""
 
     c_base: float
     c_init: float
@@ -84,6 +84,10 @@ class SelectionParams(NamedTuple):
     max_considered: int
     c_visit: float
     c_scale: float
+    discount: float
+    """Value discount per ply (``MCTSConfig.value_discount``; 1: none)."""
+    forced_playouts: float
+    """k of KataGo's forced playouts at the root (0: none); only with noise_fraction > 0."""
 
 
 def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: int) -> Tree:

@@ -22,12 +22,14 @@ COLLISION = -3
 
 
 @numba.njit(cache=True)
-def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
+def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction, forced_k):
     """The legal action maximising the PUCT score at ``node`` of tree ``b``.
 
     score = Q + c(N) * P * sqrt(N) / (1 + n), with Q from the chooser's view,
     unvisited children valued by first-play urgency, and at the root the prior
-    mixed with ``tree.root_noise`` by ``noise_fraction``.
+    mixed with ``tree.root_noise`` by ``noise_fraction``. With noise and ``forced_k`` > 0
+    (KataGo's forced playouts), a root child with fewer than sqrt(forced_k * P * sum n)
+    visits is chosen first (the one furthest behind), so that noise-favoured moves get seen.
 
     One pass over the children: unvisited children all share the FPU value, so
     the best of them is the one with the highest prior, and it is compared with
@@ -40,6 +42,8 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
     visited_prior = 0.0
     best_visited, best_visited_score = -1, -np.inf
     best_unvisited, best_unvisited_prior = -1, -1.0
+    forcing = mix_noise and forced_k > 0.0
+    forced, forced_deficit = -1, 0.0
     for a in range(tree.children.shape[2]):
         if not tree.legal[b, node, a]:
             continue
@@ -49,6 +53,11 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
             visited_prior += prior  # FPU counts the network's prior, not the noise
         if mix_noise:
             prior = (1.0 - noise_fraction) * prior + noise_fraction * tree.root_noise[b, a]
+        if forcing:
+            visits = tree.visits[b, child] if child != UNVISITED else 0
+            deficit = math.sqrt(forced_k * prior * (parent_visits - 1)) - visits
+            if deficit > forced_deficit:
+                forced, forced_deficit = a, deficit
         if child == UNVISITED:
             if prior > best_unvisited_prior:
                 best_unvisited, best_unvisited_prior = a, prior
@@ -57,6 +66,8 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
         score = tree.value_sums[b, child] / child_visits + exploration * prior / (1.0 + child_visits)
         if score > best_visited_score:
             best_visited, best_visited_score = a, score
+    if forced >= 0:
+        return forced
     if best_unvisited < 0:
         return best_visited
     parent_value = -tree.value_sums[b, node] / parent_visits if parent_visits > 0 else 0.0
@@ -102,14 +113,15 @@ def expand(tree, b, node, logits):
 
 
 @numba.njit(cache=True)
-def backup(tree, b, leaf, leaf_value, virtual_loss):
+def backup(tree, b, leaf, leaf_value, virtual_loss, discount):
     """Add ``leaf_value`` (for the side to move at ``leaf``) up the path to the root,
-    replacing the virtual losses that selection put there."""
+    replacing the virtual losses that selection put there; each ply up multiplies it by
+    ``discount`` (1: none), so that a nearer win is worth more."""
     value = -leaf_value
     node = leaf
     while node != UNVISITED:
         tree.value_sums[b, node] += value + virtual_loss
-        value = -value
+        value = -value * discount
         node = tree.parents[b, node]
 
 
@@ -124,14 +136,16 @@ def revert_virtual_visits(tree, b, leaf, virtual_loss):
 
 
 @numba.njit(cache=True)
-def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtual_loss):
+def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params):
     """Expand and back up every leaf selected in one step.
 
     leaf_nodes [B, L] int32 and eval_slots [B, L] int32 as written by selection;
     logits [M, A] float32 and values [M] float32 are the evaluator's output for the
     M leaves with ``eval_slots >= 0``; sims_done [B] int32 is advanced by the
-    simulations completed (the root's own first evaluation is not a simulation).
+    simulations completed (the root's own first evaluation is not a simulation);
+    params a ``SearchParams``.
     """
+    virtual_loss = params.virtual_loss
     for b in range(leaf_nodes.shape[0]):
         for l in range(leaf_nodes.shape[1]):
             leaf = leaf_nodes[b, l]
@@ -147,7 +161,7 @@ def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, virtu
                 expand(tree, b, leaf, logits[slot])
                 value = float(values[slot])
             tree.raw_values[b, leaf] = value
-            backup(tree, b, leaf, value, virtual_loss)
+            backup(tree, b, leaf, value, virtual_loss, params.discount)
             if leaf != ROOT:
                 sims_done[b] += 1
 
@@ -162,6 +176,54 @@ def root_statistics(tree, visit_counts, root_values):
             visit_counts[b, a] = tree.visits[b, child] if child != UNVISITED else 0
         n = tree.visits[b, ROOT]
         root_values[b] = -tree.value_sums[b, ROOT] / n if n > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def pruned_root_policies(tree, active, c_base, c_init, noise_fraction, forced_k, policies):
+    """KataGo's policy target pruning after a search with forced playouts: ``policies [B, A]``
+    float32, the root's visit shares once every child but the most visited one c* loses the
+    forced visits it did not earn, i.e. as many visits (at most sqrt(forced_k * P * sum n)) as
+    keep its PUCT score below c*'s; a child left with a single visit is dropped."""
+    num_actions = tree.children.shape[2]
+    for b in range(tree.visits.shape[0]):
+        policies[b, :] = 0.0
+        if not active[b]:
+            continue
+        parent_visits = tree.visits[b, ROOT]
+        exploration = (math.log((1.0 + parent_visits + c_base) / c_base) + c_init) * math.sqrt(parent_visits)
+        best, best_visits = -1, 0
+        for a in range(num_actions):
+            child = tree.children[b, ROOT, a]
+            if child != UNVISITED and tree.visits[b, child] > best_visits:
+                best, best_visits = a, tree.visits[b, child]
+        if best < 0:
+            continue
+        total = 0.0
+        for a in range(num_actions):
+            child = tree.children[b, ROOT, a]
+            if child == UNVISITED or tree.visits[b, child] <= 0:
+                continue
+            visits = tree.visits[b, child]
+            kept = float(visits)
+            if a != best:
+                prior = (1.0 - noise_fraction) * tree.priors[b, ROOT, a] + noise_fraction * tree.root_noise[b, a]
+                best_prior = (1.0 - noise_fraction) * tree.priors[b, ROOT, best] + \
+                    noise_fraction * tree.root_noise[b, best]
+                best_child = tree.children[b, ROOT, best]
+                best_score = (tree.value_sums[b, best_child] / best_visits
+                              + exploration * best_prior / (1.0 + best_visits))
+                q = tree.value_sums[b, child] / visits
+                if best_score > q:
+                    # The fewest visits that keep q + E * P / (1 + n) below c*'s score.
+                    earned = math.floor(exploration * prior / (best_score - q) - 1.0) + 1.0
+                    floor_forced = visits - math.sqrt(forced_k * prior * (parent_visits - 1))
+                    kept = min(float(visits), max(earned, math.ceil(floor_forced), 0.0))
+                    if kept <= 1.0:
+                        kept = 0.0
+            policies[b, a] = kept
+            total += kept
+        for a in range(num_actions):
+            policies[b, a] /= total
 
 
 @numba.njit(cache=True)
@@ -185,15 +247,15 @@ def principal_variation(tree, b, out):
 
 
 @numba.njit(cache=True)
-def _forget_subtree(tree, b, parent, top, child):
+def _forget_subtree(tree, b, parent, top, child, discount):
     """Take the statistics of ``child``'s subtree out of ``parent`` and its ancestors up
     to ``top``, so that visits still add up (N = 1 + sum of the children's N) once the
-    subtree is dropped. Value sums alternate sign from one level to the next."""
+    subtree is dropped. Value sums alternate sign (and are discounted) from one level to the next."""
     visits = tree.visits[b, child]
     value = tree.value_sums[b, child]
     node = parent
     while True:
-        value = -value
+        value = -value * discount
         tree.visits[b, node] -= visits
         tree.value_sums[b, node] -= value
         if node == top:
@@ -202,13 +264,14 @@ def _forget_subtree(tree, b, parent, top, child):
 
 
 @numba.njit(cache=True)
-def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
+def reuse_subtree(tree, b, new_root, keep_limit, order, remap, discount):
     """Make node ``new_root`` of tree ``b`` the root, keeping its subtree and statistics.
 
     The subtree is collected breadth first, at most ``keep_limit`` nodes, so that
     the next search has room: deeper nodes beyond the limit are dropped, their
     actions become unvisited again, and their statistics are taken out of their
-    ancestors, so that every kept node's visits still add up. Kept nodes are then renumbered in creation
+    ancestors (discounted by ``discount`` per ply, as backed up), so that every kept node's visits
+    still add up. Kept nodes are then renumbered in creation
     order: a node is always created after its parent, so the new root gets index
     0, parents keep smaller indices than their children, and the j-th kept node
     has an old index >= j, which makes the copy below safe in place. order [N]
@@ -232,7 +295,7 @@ def reuse_subtree(tree, b, new_root, keep_limit, order, remap):
                 order[tail] = child
                 tail += 1
             else:
-                _forget_subtree(tree, b, node, new_root, child)
+                _forget_subtree(tree, b, node, new_root, child, discount)
     order[:tail] = np.sort(order[:tail])
     for new in range(tail):
         remap[order[new]] = new

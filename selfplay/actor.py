@@ -33,6 +33,8 @@ class _Slot:
     states: list = field(default_factory=list)
     policies: list = field(default_factory=list)
     players: list = field(default_factory=list)
+    root_values: list = field(default_factory=list)  # the search's value of each recorded position
+    plies: list = field(default_factory=list)  # the ply of each recorded position (some go unrecorded)
     would_resign: int = 0  # the first player (+1/-1) to fall below the threshold in a no-resign game
 
     @property
@@ -40,12 +42,24 @@ class _Slot:
         """+1 when the first player is to move (players alternate in every game here)."""
         return 1 if self.moves % 2 == 0 else -1
 
-    def record(self, spec: GameSpec, result: int, resigned: bool) -> GameRecord:
+    def value_targets(self, result: int, discount: float, search_weight: float) -> np.ndarray:
+        """[T] float32: each recorded position's value target for its side to move: the game's
+        result z, discounted by ``discount`` per ply to the end, mixed with the search's root
+        value q as (1 - search_weight) * z + search_weight * q."""
+        players = np.array(self.players, np.float32)
+        plies_left = self.moves - np.array(self.plies, np.float32)
+        final = players * result * discount ** plies_left
+        return ((1.0 - search_weight) * final + search_weight * np.array(self.root_values, np.float32)
+                ).astype(np.float32)
+
+    def record(self, spec: GameSpec, result: int, resigned: bool, discount: float,
+               search_weight: float) -> GameRecord:
         empty = (0,)
         return GameRecord(
             states=np.array(self.states, np.int64).reshape(-1, spec.state_size),
             policies=np.array(self.policies, np.float32).reshape(-1, spec.num_actions),
             players=np.array(self.players, np.int8).reshape(empty if not self.players else -1),
+            values=self.value_targets(result, discount, search_weight),
             result=result,
             length=self.moves,
             resign_disabled=self.resign_disabled,
@@ -109,6 +123,8 @@ class SelfPlayActor:
                     slot.states.append(self.search.root_state(b))
                     slot.policies.append(result.policies[b])
                     slot.players.append(slot.player)
+                    slot.root_values.append(float(result.root_values[b]))
+                    slot.plies.append(slot.moves)
                     self.stats.recorded += 1
                 if result.root_values[b] < cfg.resign_threshold:
                     if not slot.resign_disabled:
@@ -129,7 +145,8 @@ class SelfPlayActor:
                 if status != ONGOING:
                     ended[b] = (int(status) * slot.player, False)
             for b, (result_first, resigned) in ended.items():
-                record = self.slots[b].record(self.spec, result_first, resigned)
+                record = self.slots[b].record(self.spec, result_first, resigned,
+                                              self.mcts_config.value_discount, cfg.value_target_search)
                 finished.append(record)
                 if on_game is not None:
                     on_game(record)

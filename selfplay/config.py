@@ -59,6 +59,9 @@ class SelfPlayConfig:
     1 records every move (off), KataGo uses 0.25."""
     fast_simulations: int = 100
     """Simulations of the moves that are not full searches (not recorded)."""
+    value_target_search: float = 0.0
+    """Weight w of the search's root value q in the value target (1 - w) * z + w * q, z the
+    game's result (discounted by mcts.value_discount per ply to the end); 0: z alone (AlphaZero)."""
 
     def __post_init__(self):
         _require(self.games_in_parallel >= 1, "games_in_parallel must be at least 1")
@@ -67,6 +70,7 @@ class SelfPlayConfig:
         _require(0.0 <= self.resign_disabled_share <= 1.0, "resign_disabled_share must lie in [0, 1]")
         _require(0.0 <= self.full_search_share <= 1.0, "full_search_share must lie in [0, 1]")
         _require(self.fast_simulations >= 1, "fast_simulations must be at least 1")
+        _require(0.0 <= self.value_target_search <= 1.0, "value_target_search must lie in [0, 1]")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ A shard holds whole games. Per position (P rows):
     states    [P, S] int64    the position (compact engine state, not planes)
     policies  [P, A] float32  search visit distribution (the policy target)
     values    [P]    float32  the value target for the side to move there: in self-play the
-                              game's final result (+1, 0, -1); stored as "outcomes" in shards
-                              written before 2026-12, which still load
+                              game's final result (+1, 0, -1), unless the run discounts it per
+                              ply or mixes in the search's value (``selfplay.actor``); stored as
+                              "outcomes" in shards written before 2026-12, which still load
     game_ids  [P]    int32    which game of the shard the row belongs to
 
 Per game (G rows): ``lengths`` (moves played), ``results`` (+1 first player

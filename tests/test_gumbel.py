@@ -89,25 +89,49 @@ def test_it_picks_the_highest_completed_q_among_the_last_considered(simulations)
         assert q[result.chosen[b]] == np.nanmax(np.where(last, q, np.nan))
 
 
-@pytest.mark.parametrize("drawing, right", [(C4_WIN_IN_ONE, WIN_COLUMN), (C4_MUST_BLOCK, BLOCK_COLUMN)],
-                         ids=["win", "block"])
-def test_improved_policy_puts_more_mass_on_the_right_move_than_the_prior(drawing, right):
+class MisguidedPrior:
+    """An evaluator that steers away from ``avoid`` (its logit 3 below the others), value 0."""
+
+    needs_planes = False
+
+    def __init__(self, avoid: int):
+        self.logits = np.zeros(C4.num_actions, np.float32)
+        self.logits[avoid] = -3.0
+
+    def evaluate(self, states, planes=None):
+        return np.tile(self.logits, (len(states), 1)), np.zeros(len(states), np.float32)
+
+
+@pytest.mark.parametrize("simulations", [4, 7, 16, 64])
+def test_improved_policy_puts_more_mass_on_a_won_move_than_the_prior(simulations):
+    state = connect4_from_drawing(C4_WIN_IN_ONE)
+    evaluator = MisguidedPrior(avoid=WIN_COLUMN)
+    prior = np.exp(evaluator.logits) / np.exp(evaluator.logits).sum()
+    search = BatchedSearch(C4, evaluator, gumbel(simulations, root_noise=True), batch_size=1)
+    for seed in range(5):
+        search.set_root(0, state)
+        result = search.run(rngs=[np.random.default_rng(seed)])
+        if result.visit_counts[0, WIN_COLUMN]:  # the win was among the moves considered
+            assert result.policies[0, WIN_COLUMN] > prior[WIN_COLUMN]
+        else:  # it was not: nothing is known of it, and its share stays near the prior's
+            assert result.policies[0, WIN_COLUMN] <= prior[WIN_COLUMN] * 1.5
+
+
+def test_shipped_network_with_gumbel_search_puts_more_mass_on_the_win():
     from nets import NetworkEvaluator, load_checkpoint
 
     evaluator = NetworkEvaluator(load_checkpoint(shipped_network("connect4"), game="connect4").model)
-    state = connect4_from_drawing(drawing)
+    state = connect4_from_drawing(C4_WIN_IN_ONE)
     planes = np.zeros((1, *C4.planes_shape), np.float32)
     C4.encode_batch(state[None], planes)
     logits, _ = evaluator.evaluate(state[None], planes)
-    legal = np.zeros((1, C4.num_actions), np.bool_)
-    C4.search_mask_batch(state[None], legal)
-    prior = np.where(legal[0], np.exp(logits[0] - logits[0].max()), 0.0)
+    prior = np.exp(logits[0] - logits[0].max())
     prior /= prior.sum()
-    search = BatchedSearch(C4, evaluator, gumbel(32), batch_size=1)
+    search = BatchedSearch(C4, evaluator, gumbel(16), batch_size=1)
     search.set_root(0, state)
     result = search.run()
-    assert result.chosen[0] == right
-    assert result.policies[0, right] > prior[right]
+    assert result.chosen[0] == WIN_COLUMN
+    assert result.policies[0, WIN_COLUMN] > prior[WIN_COLUMN]
 
 
 @pytest.mark.parametrize("drawing, right", [(C4_WIN_IN_ONE, WIN_COLUMN), (C4_MUST_BLOCK, BLOCK_COLUMN)],

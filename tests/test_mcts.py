@@ -345,3 +345,64 @@ def test_choose_action_temperature():
     assert np.allclose(draws, counts / counts.sum(), atol=0.03)
     assert draws[3] == 0
     assert choose_action(np.array([3, 900, 5, 0]), 0.001, rng) == 1, "tiny temperatures do not overflow"
+
+
+# ---- KataGo's forced playouts and policy target pruning; discounted values ----------
+
+
+def test_forced_playouts_visit_every_root_child_and_pruning_takes_them_out_of_the_target():
+    k = 2.0
+    config = MCTSConfig(num_simulations=400, root_noise=True, forced_playouts=k, dirichlet_alpha=0.3)
+    states = random_openings(C4, 6, plies=4, seed=8)
+    search = BatchedSearch(C4, RolloutEvaluator(C4, seed=4), config, batch_size=len(states))
+    search.set_roots(states)
+    result = search.run(rngs=[np.random.default_rng(b) for b in range(len(states))])
+    tree = search.tree
+    for b in range(len(states)):
+        legal = tree.legal[b, ROOT]
+        noised = (1 - config.dirichlet_fraction) * tree.priors[b, ROOT] + config.dirichlet_fraction * tree.root_noise[b]
+        counts = result.visit_counts[b]
+        # Each child got its forced visits (the last one may still be owed when the budget ran out).
+        owed = np.sqrt(k * noised * (counts.sum())) - counts
+        assert (owed[legal] <= 1.0).all()
+        target = result.policies[b]
+        assert target.sum() == pytest.approx(1.0)
+        best = counts.argmax()
+        shares = counts / counts.sum()
+        assert target[best] >= shares[best]
+        # c* keeps all its visits: the others' visits relative to it only shrink.
+        assert (target / target[best] <= counts / counts[best] + 1e-6).all()
+        assert (target < shares - 1e-6).any(), "some forced visits were not earned"
+        assert ((target == 0) | (counts > 1)).all(), "a child left with one visit is dropped"
+
+
+def test_without_noise_forced_playouts_change_nothing():
+    state = connect4_from_drawing(C4_MUST_BLOCK)
+    plain, _ = search_position(C4, RolloutEvaluator(C4, seed=1), MCTSConfig(num_simulations=200), state)
+    forced, _ = search_position(C4, RolloutEvaluator(C4, seed=1), MCTSConfig(num_simulations=200, forced_playouts=2),
+                                state)
+    assert np.array_equal(plain.visit_counts, forced.visit_counts)
+    assert np.array_equal(plain.policies, forced.policies)
+
+
+@pytest.mark.parametrize("discount", [1.0, 0.9])
+def test_discounted_values_shrink_with_every_ply_to_the_end(discount):
+    """Exact values only (uniform evaluator): the win now is worth 1, every other move at most
+    discount (its results lie at least one ply further)."""
+    state = tictactoe_from_drawing(TTT_WIN_IN_ONE)
+    config = MCTSConfig(num_simulations=3000, value_discount=discount)
+    search = BatchedSearch(TTT, UniformEvaluator(TTT), config, batch_size=1)
+    search.set_root(0, state)
+    result = search.run()
+    win = TTT.parse_move("c3")
+    assert result.visit_counts[0].argmax() == win
+    tree = search.tree
+    for action, child in enumerate(tree.children[0, ROOT]):
+        if child == UNVISITED:
+            continue
+        q = tree.value_sums[0, child] / tree.visits[0, child]
+        if action == win:
+            assert q == 1.0
+        else:
+            assert abs(q) <= discount + 1e-9
+    assert result.root_values[0] <= 1.0

@@ -58,3 +58,33 @@ def test_copies_of_one_closure_cached_by_different_processes_stay_apart():
     search_in_a_fresh_process("go9")
     search_in_a_fresh_process("tictactoe")
     search_in_a_fresh_process("go9", "tictactoe", "connect4")
+
+
+KERNEL_MODULE = """
+from typing import NamedTuple
+import numba
+import engine.numba_cache  # reads stale cache indexes as empty
+
+class {name}(NamedTuple):
+    x: float
+
+@numba.njit(cache=True)
+def twice(params):
+    return 2.0 * params.x
+
+print(twice({name}(1.5)))
+"""
+
+
+def test_a_cache_written_before_a_class_was_renamed_is_a_miss_not_a_crash(tmp_path):
+    """numba unpickles a kernel's cache index before checking it is fresh: an index naming a
+    class an update renamed used to raise AttributeError until __pycache__ was deleted."""
+    module = tmp_path / "kernel_module.py"
+    env = {"PYTHONPATH": f"{REPO}:{tmp_path}"}
+    for name in ("OldParams", "NewParams"):
+        module.write_text(KERNEL_MODULE.format(name=name))
+        done = subprocess.run([sys.executable, "-c", "import kernel_module"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "3.0"
+    assert list((tmp_path / "__pycache__").glob("kernel_module.twice-*.nbi")), "the first run left an index"
