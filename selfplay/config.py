@@ -73,14 +73,20 @@ class SelfPlayConfig:
         _require(0.0 <= self.value_target_search <= 1.0, "value_target_search must lie in [0, 1]")
 
 
+OPTIMIZERS = ("sgd", "adamw")
+"""``TrainConfig.optimizer``'s choices (``selfplay.trainer.make_optimizer``)."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     batch_size: int = 256
     """Positions per training step."""
     steps_per_generation: int = 200
     """Training steps after each generation of self-play."""
+    optimizer: str = "sgd"
+    """sgd: SGD with momentum 0.9 (AlphaZero); adamw: AdamW (set a learning rate near 1e-3)."""
     learning_rate: float = 0.02
-    """Initial SGD learning rate (momentum 0.9)."""
+    """Initial learning rate."""
     lr_decay_generations: int = 60
     """Cosine decay of the learning rate to 10% over this many generations, then flat."""
     weight_decay: float = 1e-4
@@ -99,6 +105,7 @@ class TrainConfig:
     def __post_init__(self):
         _require(self.batch_size >= 1, "batch_size must be at least 1")
         _require(self.steps_per_generation >= 1, "steps_per_generation must be at least 1")
+        _require(self.optimizer in OPTIMIZERS, f"optimizer must be {' or '.join(OPTIMIZERS)}, not '{self.optimizer}'")
         _require(self.learning_rate > 0.0, "learning_rate must be positive")
         _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
         _require(self.weight_decay >= 0.0, "weight_decay must not be negative")

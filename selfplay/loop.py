@@ -60,8 +60,7 @@ class TrainingRun:
         resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
                                     self.device, log)
         init_weights = load_init_weights(config.init, self.spec, config.net) if resumed is None else None
-        self.experts = (load_expert_positions(Path(config.init), self.spec)
-                        if config.train.expert_mix > 0 else None)
+        self.experts = load_expert_positions(Path(config.init), self.spec) if config.train.expert_mix > 0 else None
         """The --init run's expert positions that --expert-mix mixes into training batches."""
         self.eval_positions = load_eval_positions(config)
         """The solved positions each generation is scored on (Connect Four), or None."""
@@ -69,7 +68,8 @@ class TrainingRun:
             folder.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
         self.model = PolicyValueNet.from_spec(self.spec, config.net).to(self.device)
-        self.optimizer = make_optimizer(self.model, config.train.learning_rate, config.train.weight_decay)
+        train = config.train
+        self.optimizer = make_optimizer(self.model, train.learning_rate, train.weight_decay, train.optimizer)
         self.generation = 0
         self.train_steps = 0
         self.best_generation = 0

@@ -11,8 +11,12 @@ import torch.nn.functional as F
 from selfplay.buffer import Batch
 
 
-def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
-    """SGD with momentum 0.9 and L2 weight decay, as AlphaZero."""
+def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float,
+                   kind: str = "sgd") -> torch.optim.Optimizer:
+    """sgd: SGD with momentum 0.9 and L2 weight decay, as AlphaZero; adamw: AdamW with decoupled
+    weight decay (Loshchilov and Hutter), which wants a learning rate near 1e-3."""
+    if kind == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     return torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9, weight_decay=weight_decay)
 
 

@@ -302,3 +302,14 @@ def test_go9_preset_runs_a_generation_whose_network_plays_over_gtp(tmp_path):
     move = done.stdout.split("\n\n")[0]
     assert move.startswith("= ") and move[2:] in {"resign", "pass"} | {
         engine.get_game("go9").format_move(a) for a in range(81)}
+
+
+def test_adamw_runs_and_resumes_with_its_state(tmp_path):
+    config = tiny_ttt_config(optimizer="adamw", learning_rate=0.002)
+    run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    run.run(generations=1)
+    assert isinstance(run.optimizer, torch.optim.AdamW)
+    resumed = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    assert isinstance(resumed.optimizer, torch.optim.AdamW)
+    state = resumed.optimizer.state_dict()["state"]
+    assert state and all("exp_avg" in s for s in state.values()), "the moments came back from the checkpoint"
