@@ -81,6 +81,8 @@ def score(args) -> int:
     if out.exists():
         done = {(r["run"], r["at_minutes"]) for r in map(json.loads, out.read_text().splitlines())}
     for run_dir in sorted(p for p in args.runs.iterdir() if (p / "logs" / "metrics.jsonl").exists()):
+        if args.only and run_dir.name not in args.only:
+            continue
         times = _checkpoint_times(run_dir)
         for at in args.at:
             if (run_dir.name, at) in done:
@@ -147,6 +149,7 @@ def main() -> int:
     scoring = commands.add_parser("score", help="score each run's checkpoints at fixed times")
     scoring.add_argument("--runs", type=Path, default=Path("runs/ablation"))
     scoring.add_argument("--at", type=float, nargs="+", default=[10.0, 20.0, 30.0], help="minutes")
+    scoring.add_argument("--only", nargs="+", help="these runs (folder names) only, e.g. to score runs in parallel")
     reporting = commands.add_parser("report", help="the table and the plot")
     reporting.add_argument("--runs", type=Path, default=Path("runs/ablation"))
     reporting.add_argument("--plot", type=Path)

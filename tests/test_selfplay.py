@@ -229,6 +229,12 @@ def test_cli_errors_are_one_line(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "selfplay", "status", "--run-dir", str(tmp_path / "none")],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+    bad_search = subprocess.run([sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--search",
+                                 "alphabeta", "--run-dir", str(tmp_path / "y")], cwd=REPO, env=env,
+                                capture_output=True, text=True)
+    assert bad_search.returncode == 2
+    assert bad_search.stderr.strip() == "selfplay: error: search must be puct or gumbel, not 'alphabeta'"
+    assert not (tmp_path / "y").exists()
     (tmp_path / "file").write_text("")
     unwritable = subprocess.run([sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--run-dir",
                                  str(tmp_path / "file" / "run")], cwd=REPO, env=env, capture_output=True, text=True)
