@@ -78,6 +78,7 @@ class BatchedSearch:
         self._no_logits = np.zeros((0, spec.num_actions), np.float32)
         self._flat_logits = np.zeros((leaves, spec.num_actions), np.float32)
         self._leaf_values = np.zeros(leaves, np.float32)
+        self._scores = np.zeros(spec.num_actions, np.float64)  # Gumbel search's scratch row
         self._no_values = np.zeros(0, np.float32)
         self._order = np.zeros(capacity, np.int32)
         self._remap = np.zeros(capacity, np.int32)
@@ -199,7 +200,8 @@ class BatchedSearch:
         while True:
             num_eval = self.kernels.select_leaves(
                 self.tree, self.active, self.sims_target, self.sims_done, cfg.leaves_per_tree, params,
-                self.needs_planes, self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes)
+                self.needs_planes, self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes,
+                self._scores)
             if num_eval < 0:
                 break
             if num_eval:
