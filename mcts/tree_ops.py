@@ -22,14 +22,12 @@ COLLISION = -3
 
 
 @numba.njit(cache=True)
-def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction, forced_k):
+def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction):
     """The legal action maximising the PUCT score at ``node`` of tree ``b``.
 
     score = Q + c(N) * P * sqrt(N) / (1 + n), with Q from the chooser's view,
     unvisited children valued by first-play urgency, and at the root the prior
-    mixed with ``tree.root_noise`` by ``noise_fraction``. With noise and ``forced_k`` > 0
-    (KataGo's forced playouts), a root child with fewer than sqrt(forced_k * P * sum n)
-    visits is chosen first (the one furthest behind), so that noise-favoured moves get seen.
+    mixed with ``tree.root_noise`` by ``noise_fraction``.
 
     One pass over the children: unvisited children all share the FPU value, so
     the best of them is the one with the highest prior, and it is compared with
@@ -42,8 +40,6 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction, fo
     visited_prior = 0.0
     best_visited, best_visited_score = -1, -np.inf
     best_unvisited, best_unvisited_prior = -1, -1.0
-    forcing = mix_noise and forced_k > 0.0
-    forced, forced_deficit = -1, 0.0
     for a in range(tree.children.shape[2]):
         if not tree.legal[b, node, a]:
             continue
@@ -53,11 +49,6 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction, fo
             visited_prior += prior  # FPU counts the network's prior, not the noise
         if mix_noise:
             prior = (1.0 - noise_fraction) * prior + noise_fraction * tree.root_noise[b, a]
-        if forcing:
-            visits = tree.visits[b, child] if child != UNVISITED else 0
-            deficit = math.sqrt(forced_k * prior * (parent_visits - 1)) - visits
-            if deficit > forced_deficit:
-                forced, forced_deficit = a, deficit
         if child == UNVISITED:
             if prior > best_unvisited_prior:
                 best_unvisited, best_unvisited_prior = a, prior
@@ -66,8 +57,6 @@ def puct_action(tree, b, node, c_base, c_init, fpu_reduction, noise_fraction, fo
         score = tree.value_sums[b, child] / child_visits + exploration * prior / (1.0 + child_visits)
         if score > best_visited_score:
             best_visited, best_visited_score = a, score
-    if forced >= 0:
-        return forced
     if best_unvisited < 0:
         return best_visited
     parent_value = -tree.value_sums[b, node] / parent_visits if parent_visits > 0 else 0.0
@@ -83,6 +72,26 @@ def add_virtual_visit(tree, b, node, virtual_loss):
     """Count a visit on ``node`` before its value is known; it counts as a loss meanwhile."""
     tree.visits[b, node] += 1
     tree.value_sums[b, node] -= virtual_loss
+
+
+@numba.njit(cache=True)
+def forced_root_action(tree, b, noise_fraction, forced_k):
+    """KataGo's forced playouts: the root child of tree ``b`` furthest below its
+    sqrt(forced_k * P * sum n) forced visits (P the noise-mixed prior), or -1 when none is below,
+    so that moves the noise favours get seen. Apart from ``puct_action``, which it precedes at the
+    root, because a longer ``puct_action`` measured 1.7x slower in the rollout search."""
+    total_visits = tree.visits[b, ROOT] - 1
+    forced, forced_deficit = -1, 0.0
+    for a in range(tree.children.shape[2]):
+        if not tree.legal[b, ROOT, a]:
+            continue
+        prior = (1.0 - noise_fraction) * tree.priors[b, ROOT, a] + noise_fraction * tree.root_noise[b, a]
+        child = tree.children[b, ROOT, a]
+        visits = tree.visits[b, child] if child != UNVISITED else 0
+        deficit = math.sqrt(forced_k * prior * total_visits) - visits
+        if deficit > forced_deficit:
+            forced, forced_deficit = a, deficit
+    return forced
 
 
 @numba.njit(cache=True)
