@@ -44,14 +44,25 @@ SETS = ("L1_R2_begin_medium", "L2_R2_middle_medium")
 SIMULATIONS = (0, 800)
 
 
+def variant_flags(variant: str) -> list[str] | None:
+    """The flags of a variant, or of a combination such as ``gumbel32+discount`` (the parts'
+    flags in order, a later part's flag winning); None if a part is unknown."""
+    parts = variant.split("+")
+    if not all(part in VARIANTS for part in parts):
+        return None
+    return [flag for part in parts for flag in VARIANTS[part]]
+
+
 def run_variant(args) -> int:
-    if args.variant not in VARIANTS:
-        print(f"error: unknown variant {args.variant!r} (variants: {', '.join(VARIANTS)})", file=sys.stderr)
+    flags = variant_flags(args.variant)
+    if flags is None:
+        print(f"error: unknown variant {args.variant!r} (variants: {', '.join(VARIANTS)}, "
+              "or several joined by '+')", file=sys.stderr)
         return 2
     run_dir = args.runs / f"{args.variant}-s{args.seed}"
     command = ["taskset", "-c", str(args.cpu), sys.executable, "-m", "selfplay", "train", "--game", "connect4",
                "--run-dir", str(run_dir), "--minutes", str(args.minutes), "--seed", str(args.seed),
-               "--workers", "1", "--eval-positions", "0", *VARIANTS[args.variant]]
+               "--workers", "1", "--eval-positions", "0", *flags]
     print(" ".join(command), flush=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.call(command, env=env)
@@ -141,7 +152,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="train one variant")
-    run.add_argument("variant", help=", ".join(VARIANTS))
+    run.add_argument("variant", help=", ".join(VARIANTS) + "; or several joined by '+'")
     run.add_argument("--minutes", type=float, default=30.0)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--cpu", type=int, default=0, help="the core the run is pinned to")
