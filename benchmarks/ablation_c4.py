@@ -37,6 +37,12 @@ VARIANTS: dict[str, list[str]] = {
     "discount": ["--value-discount", "0.98"],
     "qmix": ["--value-target-search", "0.5"],
     "adamw": ["--optimizer", "adamw", "--learning-rate", "0.002"],
+    "onecycle": ["--lr-schedule", "onecycle"],
+    "reply": ["--reply-weight", "0.15"],
+    "steps50": ["--steps-per-generation", "50"],
+    "steps200": ["--steps-per-generation", "200"],
+    "b6c48": ["--net", "b6c48"],
+    "b4c64": ["--net", "b4c64"],
 }
 """Variant name -> its ``selfplay train`` flags on top of the preset."""
 

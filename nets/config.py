@@ -36,6 +36,10 @@ class NetConfig:
     value_hidden: int = 64
     """Width of the value head's hidden fully connected layer (usually 64 for
     small boards; AlphaGo Zero used 256)."""
+    reply_channels: int = 0
+    """Channels of the auxiliary reply head's 1x1 convolution, a second policy head that
+    predicts the opponent's reply (KataGo's auxiliary policy target; trained only, never
+    used by search); 0: no such head."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -43,7 +47,7 @@ class NetConfig:
             # bool is an int subclass; True blocks is a bug, not a config.
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"NetConfig.{field.name} must be an int, got {value!r}")
-            minimum = 0 if field.name == "blocks" else 1
+            minimum = 0 if field.name in ("blocks", "reply_channels") else 1
             if value < minimum:
                 raise ValueError(f"NetConfig.{field.name} must be >= {minimum}, got {value}")
 

@@ -15,6 +15,8 @@ Layout (AlphaGo Zero, Silver et al. 2017, scaled down)::
     policy   conv1x1(ch -> policy_channels) - BN - ReLU - flatten - linear(-> A)
     value    conv1x1(ch -> value_channels) - BN - ReLU - flatten
              - linear(-> value_hidden) - ReLU - linear(-> 1) - tanh
+    reply    (optional, ``reply_channels`` > 0) as policy: the opponent's reply, an
+             auxiliary training target (KataGo); ``forward_heads`` only
 
 The heads flatten the whole board into a linear layer, so any board shape and
 action count works (tic-tac-toe 3x3 -> 9, Connect Four 6x7 -> 7, Go 19x19 -> 362).
@@ -105,6 +107,9 @@ class PolicyValueNet(nn.Module):
             nn.Linear(config.value_hidden, 1),
             nn.Tanh(),
         )
+        self.reply_head = (nn.Sequential(*_squeeze(ch, config.reply_channels),
+                                         nn.Linear(config.reply_channels * cells, self.num_actions))
+                           if config.reply_channels else None)
 
     @classmethod
     def from_spec(cls, spec: Any, config: NetConfig | str) -> PolicyValueNet:
@@ -120,6 +125,15 @@ class PolicyValueNet(nn.Module):
         """
         x = self.tower(self.stem(planes))
         return self.policy_head(x), self.value_head(x).squeeze(-1)
+
+    def forward_heads(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head's output for training: ``policy`` logits [B, A], ``value`` [B], and with a
+        reply head ``reply`` logits [B, A] (the opponent's reply to the move to come)."""
+        x = self.tower(self.stem(planes))
+        heads = {"policy": self.policy_head(x), "value": self.value_head(x).squeeze(-1)}
+        if self.reply_head is not None:
+            heads["reply"] = self.reply_head(x)
+        return heads
 
     def num_parameters(self) -> int:
         """Number of weights (parameters, frozen or not; batch-norm statistics excluded)."""

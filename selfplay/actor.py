@@ -8,6 +8,8 @@ whose root value falls below the resignation threshold resigns, except in a
 share of games that never resign and measure how often resigning would have
 been wrong. With playout-cap randomisation (KataGo) only a share of moves get
 the full search and become training targets; the others are searched small.
+A run that trains a reply head (KataGo's auxiliary policy target) also records, for
+each position, the policy target of the position after its move: the opponent's reply.
 """
 
 from __future__ import annotations
@@ -52,8 +54,17 @@ class _Slot:
         return ((1.0 - search_weight) * final + search_weight * np.array(self.root_values, np.float32)
                 ).astype(np.float32)
 
+    def reply_policies(self, num_actions: int) -> np.ndarray:
+        """[T, A] float32: the policy target of the position after each recorded one (the
+        opponent's reply), a row of zeros where that position was not recorded or the game ended."""
+        replies = np.zeros((len(self.policies), num_actions), np.float32)
+        for t in range(len(self.policies) - 1):
+            if self.plies[t + 1] == self.plies[t] + 1:
+                replies[t] = self.policies[t + 1]
+        return replies
+
     def record(self, spec: GameSpec, result: int, resigned: bool, discount: float,
-               search_weight: float) -> GameRecord:
+               search_weight: float, with_replies: bool) -> GameRecord:
         empty = (0,)
         return GameRecord(
             states=np.array(self.states, np.int64).reshape(-1, spec.state_size),
@@ -66,6 +77,7 @@ class _Slot:
             resigned=resigned,
             would_resign=self.would_resign != 0,
             false_resign=self.would_resign != 0 and result * self.would_resign >= 0,
+            reply_policies=self.reply_policies(spec.num_actions) if with_replies else None,
         )
 
 
@@ -77,12 +89,14 @@ class ActorStats:
 
 
 class SelfPlayActor:
-    """Plays self-play games in ``config.games_in_parallel`` slots."""
+    """Plays self-play games in ``config.games_in_parallel`` slots; ``record_replies``: the
+    records carry the opponent's reply policies (``GameRecord.reply_policies``)."""
 
     def __init__(self, spec: GameSpec, evaluator: Evaluator, mcts_config: MCTSConfig,
-                 config: SelfPlayConfig, rng: np.random.Generator):
+                 config: SelfPlayConfig, rng: np.random.Generator, record_replies: bool = False):
         self.spec = spec
         self.config = config
+        self.record_replies = record_replies
         self.mcts_config = mcts_config.replace(root_noise=True)
         self.batch_size = config.games_in_parallel
         self.search = BatchedSearch(spec, evaluator, self.mcts_config, self.batch_size)
@@ -145,8 +159,8 @@ class SelfPlayActor:
                 if status != ONGOING:
                     ended[b] = (int(status) * slot.player, False)
             for b, (result_first, resigned) in ended.items():
-                record = self.slots[b].record(self.spec, result_first, resigned,
-                                              self.mcts_config.value_discount, cfg.value_target_search)
+                record = self.slots[b].record(self.spec, result_first, resigned, self.mcts_config.value_discount,
+                                              cfg.value_target_search, self.record_replies)
                 finished.append(record)
                 if on_game is not None:
                     on_game(record)

@@ -148,7 +148,8 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
     # The one-process seed key stays (seed, generation, shard) as it always was;
     # an actor's adds its number, so no two actors share a stream.
     key = [config.seed, generation, shard_index] if actor is None else [config.seed, generation, actor, shard_index]
-    player = SelfPlayActor(spec, evaluator, config.mcts, cfg, np.random.default_rng(key))
+    player = SelfPlayActor(spec, evaluator, config.mcts, cfg, np.random.default_rng(key),
+                           record_replies=config.train.reply_weight > 0)
     evaluations, network_seconds = (getattr(evaluator, "positions_evaluated", 0),
                                     getattr(evaluator, "seconds_evaluating", 0.0))
     try:
@@ -201,7 +202,7 @@ class LocalBackend:
     def play_generation(self, job: GenerationJob, on_progress: Callable[[dict], None]) -> dict:
         spec = engine.get_game(job.config.game)
         if self.evaluator is None:
-            self.evaluator = NetworkEvaluator(PolicyValueNet.from_spec(spec, job.config.net),
+            self.evaluator = NetworkEvaluator(PolicyValueNet.from_spec(spec, job.config.net_config),
                                               device=resolve_device(job.config.device))
         self.evaluator.load_weights(job.weights)
         total = job.target_games

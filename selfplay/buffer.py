@@ -46,13 +46,17 @@ class Positions:
     """[P, A] float32: target distributions."""
     values: np.ndarray
     """[P] float32: value targets for the side to move."""
+    reply_policies: np.ndarray | None = None
+    """[P, A] float32: the opponent's reply policies (rows of zeros: none known), or None
+    when no position has one (``selfplay.shards``)."""
 
     def __len__(self) -> int:
         return len(self.values)
 
     def take(self, rows: np.ndarray | slice) -> "Positions":
         """The rows ``rows``: an index array [k] (copies) or a slice (views)."""
-        return Positions(self.states[rows], self.policies[rows], self.values[rows])
+        replies = None if self.reply_policies is None else self.reply_policies[rows]
+        return Positions(self.states[rows], self.policies[rows], self.values[rows], replies)
 
     def draw(self, count: int, rng: np.random.Generator) -> "Positions":
         """``count`` rows drawn uniformly with replacement."""
@@ -63,13 +67,22 @@ class Positions:
     @staticmethod
     def concat(parts: list["Positions"]) -> "Positions":
         return Positions(np.concatenate([p.states for p in parts]), np.concatenate([p.policies for p in parts]),
-                         np.concatenate([p.values for p in parts]))
+                         np.concatenate([p.values for p in parts]), _replies_of(parts))
 
     @staticmethod
     def of_shards(shards: list[Shard]) -> "Positions":
         """Every position of ``shards`` (at least one), in order."""
         return Positions(np.concatenate([s.states for s in shards]), np.concatenate([s.policies for s in shards]),
-                         np.concatenate([s.values for s in shards]))
+                         np.concatenate([s.values for s in shards]), _replies_of(shards))
+
+
+def _replies_of(parts: list[Positions] | list[Shard]) -> np.ndarray | None:
+    """The reply policies of ``parts`` one after the other (zeros for a part without them), or
+    None when no part has them: a run that turns the reply head on keeps its older shards."""
+    if all(part.reply_policies is None for part in parts):
+        return None
+    return np.concatenate([np.zeros_like(part.policies) if part.reply_policies is None else part.reply_policies
+                           for part in parts])
 
 
 @dataclass
@@ -80,6 +93,8 @@ class Batch:
     """[B, A] float32: target distributions (rows sum to 1)."""
     values: np.ndarray
     """[B] float32: game outcome for the side to move."""
+    reply_policies: np.ndarray | None = None
+    """[B, A] float32: the opponent's reply policies (rows of zeros: unknown), or None."""
 
 
 class ReplayBuffer:
@@ -153,12 +168,15 @@ def encoded_batch(spec: GameSpec, positions: Positions, symmetries: np.ndarray |
     planes = np.zeros((size, *spec.planes_shape), np.float32)
     spec.encode_batch(positions.states, planes)
     if symmetries is None:
-        return Batch(planes, positions.policies, positions.values)
+        return Batch(planes, positions.policies, positions.values, positions.reply_policies)
     flat = planes.reshape(size, spec.planes_shape[0], -1)
     cell_perms = spec.cell_perms[symmetries][:, None, :]  # [B, 1, H*W], gathers every plane
     planes = np.take_along_axis(flat, cell_perms, axis=2).reshape(planes.shape)
-    policies = np.take_along_axis(positions.policies, spec.action_perms[symmetries], axis=1)
-    return Batch(planes, policies, positions.values)
+    action_perms = spec.action_perms[symmetries]
+    policies = np.take_along_axis(positions.policies, action_perms, axis=1)
+    replies = (None if positions.reply_policies is None
+               else np.take_along_axis(positions.reply_policies, action_perms, axis=1))
+    return Batch(planes, policies, positions.values, replies)
 
 
 def augmented_batch(spec: GameSpec, positions: Positions, rng: np.random.Generator) -> Batch:

@@ -75,6 +75,10 @@ class SelfPlayConfig:
 
 OPTIMIZERS = ("sgd", "adamw")
 """``TrainConfig.optimizer``'s choices (``selfplay.trainer.make_optimizer``)."""
+LR_SCHEDULES = ("cosine", "onecycle")
+"""``TrainConfig.lr_schedule``'s choices (``selfplay.trainer.learning_rate_at``)."""
+REPLY_HEAD_CHANNELS = 2
+"""Channels of the reply head a run with ``reply_weight`` > 0 gives its network (as the policy head's)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +92,15 @@ class TrainConfig:
     learning_rate: float = 0.02
     """Initial learning rate."""
     lr_decay_generations: int = 60
-    """Cosine decay of the learning rate to 10% over this many generations, then flat."""
+    """Length of the schedule in generations; after it the learning rate stays at its last value."""
+    lr_schedule: str = "cosine"
+    """cosine: from learning_rate down to 10% of it. onecycle (Smith and Topin): up from 10% to
+    learning_rate over the first 30%, then down to 1%."""
     weight_decay: float = 1e-4
     """L2 penalty on the weights (AlphaZero: 1e-4)."""
+    reply_weight: float = 0.0
+    """Weight of the auxiliary loss on the opponent's reply (KataGo: 0.15): the network gets a
+    second policy head that learns the policy target of the position after the move; 0: none."""
     window_min: int = 20_000
     """Replay window while the run is young (positions)."""
     window_max: int = 400_000
@@ -108,6 +118,9 @@ class TrainConfig:
         _require(self.optimizer in OPTIMIZERS, f"optimizer must be {' or '.join(OPTIMIZERS)}, not '{self.optimizer}'")
         _require(self.learning_rate > 0.0, "learning_rate must be positive")
         _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
+        _require(self.lr_schedule in LR_SCHEDULES,
+                 f"lr_schedule must be {' or '.join(LR_SCHEDULES)}, not '{self.lr_schedule}'")
+        _require(self.reply_weight >= 0.0, "reply_weight must not be negative")
         _require(self.weight_decay >= 0.0, "weight_decay must not be negative")
         _require(1 <= self.window_min <= self.window_max, "need 1 <= window_min <= window_max")
         _require(0.0 <= self.expert_mix <= 1.0, "expert_mix must lie in [0, 1]")
@@ -183,6 +196,13 @@ class CommonConfig:
         _require(self.eval_positions >= 0, "eval_positions must not be negative")
         _require(self.eval_simulations >= 1, "eval_simulations must be at least 1")
 
+    @property
+    def net_config(self):
+        """The network's ``nets.NetConfig``: the ``net`` tower with the heads the settings ask for."""
+        from nets import NetConfig
+
+        return NetConfig.from_name(self.net)
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
@@ -227,6 +247,12 @@ class RunConfig(CommonConfig):
         super().__post_init__()
         _require(self.train.expert_mix == 0.0 or bool(self.init),
                  "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
+
+    @property
+    def net_config(self):
+        """The ``net`` tower, with a reply head when the run trains one (``train.reply_weight``)."""
+        return dataclasses.replace(super().net_config,
+                                   reply_channels=REPLY_HEAD_CHANNELS if self.train.reply_weight > 0 else 0)
 
 
 POLICY_TARGETS = ("optimal", "softmax")

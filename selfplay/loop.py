@@ -57,9 +57,9 @@ class TrainingRun:
         # What the settings need and what --init, --expert-mix and the checkpoints read is
         # checked before the run directory is written.
         check_memory(config, self.spec, self.device, self.backend.local_players)
-        resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net,
+        resumed = resume_checkpoint(self.paths, generation_checkpoints(self.paths), self.spec, config.net_config,
                                     self.device, log)
-        init_weights = load_init_weights(config.init, self.spec, config.net) if resumed is None else None
+        init_weights = load_init_weights(config.init, self.spec, config.net_config) if resumed is None else None
         self.experts = load_expert_positions(Path(config.init), self.spec) if config.train.expert_mix > 0 else None
         """The --init run's expert positions that --expert-mix mixes into training batches."""
         self.eval_positions = load_eval_positions(config)
@@ -67,7 +67,7 @@ class TrainingRun:
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        self.model = PolicyValueNet.from_spec(self.spec, config.net).to(self.device)
+        self.model = PolicyValueNet.from_spec(self.spec, config.net_config).to(self.device)
         train = config.train
         self.optimizer = make_optimizer(self.model, train.learning_rate, train.weight_decay, train.optimizer)
         self.generation = 0
@@ -85,7 +85,6 @@ class TrainingRun:
         self.evaluator = NetworkEvaluator(self.model, device=self.device)
         if config.gating.enabled:
             self._load_best()
-        train = config.train
         self.buffer = ReplayBuffer(self.spec, self.paths.games,
                                    WindowConfig(min_positions=train.window_min, max_positions=train.window_max))
 
@@ -160,13 +159,14 @@ class TrainingRun:
     def train(self, generation: int) -> dict:
         """``steps_per_generation`` steps on the replay window (refreshed by ``self_play``); returns mean losses."""
         cfg = self.config.train
-        lr = learning_rate_at(generation - 1, cfg.learning_rate, cfg.lr_decay_generations)
+        lr = learning_rate_at(generation - 1, cfg.learning_rate, cfg.lr_decay_generations, cfg.lr_schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([self.config.seed, generation, 1 << 30])
         totals: dict[str, float] = {}
         for _ in range(cfg.steps_per_generation):
-            metrics = train_step(self.model, self.optimizer, self.training_batch(generation, rng), self.device)
+            metrics = train_step(self.model, self.optimizer, self.training_batch(generation, rng), self.device,
+                                 cfg.reply_weight)
             for key, value in metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             self.train_steps += 1

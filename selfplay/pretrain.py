@@ -163,7 +163,7 @@ class PretrainRun:
 
         cfg = self.config.pretrain
         torch.manual_seed(self.config.seed)
-        model = PolicyValueNet.from_spec(self.spec, self.config.net).to(self.device)
+        model = PolicyValueNet.from_spec(self.spec, self.config.net_config).to(self.device)
         optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay)
         state = self._resume(model, optimizer, data.games)
         if state["finished"]:
@@ -223,7 +223,7 @@ class PretrainRun:
         (weights only: the optimizer state restarts)."""
         fresh = {"epoch": 0, "best_epoch": 0, "best_loss": math.inf, "bad_epochs": 0, "finished": False,
                  "games": games}
-        checkpoint = resume_checkpoint(self.paths, [self.paths.best], self.spec, self.config.net, self.device,
+        checkpoint = resume_checkpoint(self.paths, [self.paths.best], self.spec, self.config.net_config, self.device,
                                        self.log)
         if checkpoint is None:
             return fresh

@@ -74,7 +74,7 @@ def memory_needs(config: CommonConfig, spec: GameSpec, device: torch.device,
         batch_size = config.pretrain.batch_size
     if searches:
         needs.append(max(searches, key=lambda need: need.bytes))
-    needs += _training_needs(spec, NetConfig.from_name(config.net), batch_size, device)
+    needs += _training_needs(spec, config.net_config, batch_size, device)
     return needs
 
 

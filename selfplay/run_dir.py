@@ -41,7 +41,7 @@ from typing import Callable, Iterable
 import torch
 
 from engine.spec import GameSpec
-from nets import NetConfig, load_checkpoint
+from nets import NetConfig, PolicyValueNet, load_checkpoint
 from nets.checkpoint import Checkpoint, CheckpointError, CheckpointNotFoundError, CorruptCheckpointError, \
     NotACheckpointError
 from selfplay.buffer import Positions
@@ -178,18 +178,24 @@ def init_checkpoint(path: Path) -> Path:
     return path
 
 
-def load_init_weights(init: str, spec: GameSpec, net: str) -> dict | None:
+def load_init_weights(init: str, spec: GameSpec, net: NetConfig) -> dict | None:
     """The weights of the network ``--init`` names (``init_checkpoint``) for a new run of ``spec``'s
-    game with a ``net`` network; None without --init. RunError when they cannot serve."""
+    game with a ``net`` network; None without --init. RunError when they cannot serve. A run with a
+    reply head may start from a network without one: the head starts from fresh weights."""
     if not init:
         return None
     try:
         checkpoint = load_checkpoint(init_checkpoint(Path(init)), game=spec.name)
     except CheckpointError as error:
         raise RunError(f"cannot start from --init: {error}") from None
-    if checkpoint.config != NetConfig.from_name(net):
+    if dataclasses.replace(checkpoint.config, reply_channels=net.reply_channels) != net:
         raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, the run config says {net}")
-    return checkpoint.model.state_dict()
+    if checkpoint.config == net:
+        return checkpoint.model.state_dict()
+    model = PolicyValueNet.from_spec(spec, net)
+    missing, unexpected = model.load_state_dict(checkpoint.model.state_dict(), strict=False)
+    assert all(key.startswith("reply_head.") for key in missing + unexpected), (missing, unexpected)
+    return model.state_dict()
 
 
 def load_expert_positions(run_dir: Path, spec: GameSpec) -> Positions:
@@ -261,8 +267,8 @@ def generation_checkpoints(paths: RunPaths) -> list[Path]:
     return [path for _, path in sorted(found, reverse=True)]
 
 
-def load_run_checkpoint(path: Path, spec: GameSpec, net: str, device: torch.device) -> Checkpoint:
-    """A checkpoint of a run of ``spec`` with a ``net`` network. A missing or damaged file raises
+def load_run_checkpoint(path: Path, spec: GameSpec, net: NetConfig, device: torch.device) -> Checkpoint:
+    """A checkpoint of a run of ``spec`` with a ``net`` network (``RunConfig.net_config``). A missing or damaged file raises
     its ``DAMAGED`` CheckpointError; one that is intact but not this run's (another game, format
     version or network shape) raises RunError."""
     try:
@@ -271,12 +277,12 @@ def load_run_checkpoint(path: Path, spec: GameSpec, net: str, device: torch.devi
         raise
     except CheckpointError as error:
         raise RunError(f"cannot resume: {error}") from None
-    if checkpoint.config.name != net:
-        raise RunError(f"cannot resume: {path} holds a {checkpoint.config.name} network, the run config says {net}")
+    if checkpoint.config != net:
+        raise RunError(f"cannot resume: {path} holds a {checkpoint.config} network, the run config says {net}")
     return checkpoint
 
 
-def resume_checkpoint(paths: RunPaths, fallbacks: Iterable[Path], spec: GameSpec, net: str,
+def resume_checkpoint(paths: RunPaths, fallbacks: Iterable[Path], spec: GameSpec, net: NetConfig,
                       device: torch.device, log: Callable[[str], None]) -> Checkpoint | None:
     """The checkpoint a run resumes from: ``latest.pt`` (optimizer, RNG and counters); when it is
     missing, empty or damaged, the first of ``fallbacks`` (weights-only checkpoints, newest first)

@@ -58,7 +58,7 @@ class ShardPlayer:
         self.games_dir = Path(run_dir) / "games"
         self.actor = actor
         # The weights arrive with each call; these random ones are never used to play.
-        model = PolicyValueNet.from_spec(self.spec, self.config.net)
+        model = PolicyValueNet.from_spec(self.spec, self.config.net_config)
         self.evaluator = NetworkEvaluator(model, device=device)
 
     def describe(self) -> dict:

@@ -31,6 +31,12 @@ result after a move that was not optimal), and an optional
 
 lets validation judge a move by its score whatever the policy target was.
 
+Self-play of a run that trains a reply head adds
+
+    reply_policies [P, A] float32  the policy target of the position after this one (the
+                                   opponent's reply; KataGo's auxiliary target), zeros where
+                                   that position was not recorded or the game ended
+
 Files are ``.npz`` written to a temporary name and renamed, so a shard is
 either complete or absent: a killed run never leaves half a shard.
 """
@@ -77,6 +83,8 @@ class GameRecord:
     false_resign: bool = False
     dropped: int = 0
     """Labelled positions left out of ``states`` because they are evaluation positions."""
+    reply_policies: np.ndarray | None = None
+    """[T, A] float32: the opponent's reply policies (see the module docstring), or None."""
 
 
 @dataclass
@@ -97,6 +105,8 @@ class Shard:
     """[G] int32 (see the module docstring)."""
     source: str = SELFPLAY_SOURCE
     scores: np.ndarray | None = None
+    """[P, A] float32, or None (see the module docstring)."""
+    reply_policies: np.ndarray | None = None
     """[P, A] float32, or None (see the module docstring)."""
     path: Path | None = field(default=None, compare=False)
 
@@ -129,11 +139,12 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
                      num_actions: int, state_size: int, source: str = SELFPLAY_SOURCE) -> Shard:
     """Pack finished games into one shard (values seen from each position's side to move).
 
-    The games of one shard either all carry ``scores`` or none does."""
+    The games of one shard either all carry ``scores`` (``reply_policies``) or none does."""
     states = [g.states for g in games if len(g.states)]
     has_scores = [g.scores is not None for g in games]
-    if any(has_scores) and not all(has_scores):
-        raise ValueError("games with and without solver scores cannot share a shard")
+    has_replies = [g.reply_policies is not None for g in games]
+    if any(has_scores) and not all(has_scores) or any(has_replies) and not all(has_replies):
+        raise ValueError("games with and without solver scores (reply policies) cannot share a shard")
     return Shard(
         states=np.concatenate(states) if states else np.zeros((0, state_size), np.int64),
         policies=(np.concatenate([g.policies for g in games if len(g.states)])
@@ -153,6 +164,8 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
         source=source,
         scores=(np.concatenate([g.scores for g in games]).astype(np.float32).reshape(-1, num_actions)
                 if games and all(has_scores) else None),
+        reply_policies=(np.concatenate([g.reply_policies for g in games]).astype(np.float32).reshape(-1, num_actions)
+                        if games and all(has_replies) else None),
     )
 
 
@@ -171,6 +184,7 @@ def write_shard(shard: Shard, path: Path) -> None:
                 game=np.str_(shard.game), source=np.str_(shard.source),
                 dropped=shard.dropped,
                 **({} if shard.scores is None else {"scores": shard.scores}),
+                **({} if shard.reply_policies is None else {"reply_policies": shard.reply_policies}),
             )
             handle.flush()
             os.fsync(handle.fileno())
@@ -238,7 +252,8 @@ def read_shard(path: Path) -> Shard:
             would_resign=fields["would_resign"], false_resign=fields["false_resign"],
             generation=int(fields["generation"]),
             game=str(fields["game"]), dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
-            source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"), path=Path(path),
+            source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"),
+            reply_policies=fields.get("reply_policies"), path=Path(path),
         )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ShardError(f"{path}: not a readable replay shard ({error})") from None

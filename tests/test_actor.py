@@ -50,3 +50,22 @@ def test_policy_targets_are_distributions_over_legal_moves(mcts):
         legal = np.zeros((len(record.states), TTT.num_actions), np.bool_)
         TTT.legal_mask_batch(record.states, legal)
         assert (record.policies[~legal] == 0).all()
+
+
+def test_reply_policies_are_the_next_recorded_positions_targets():
+    # Playout-cap randomisation leaves some positions unrecorded: their predecessors get no reply.
+    actor = SelfPlayActor(TTT, RolloutEvaluator(TTT, seed=3), MCTSConfig(num_simulations=16),
+                          SelfPlayConfig(games_in_parallel=8, resign_threshold=-2.0, full_search_share=0.6,
+                                         fast_simulations=4),
+                          np.random.default_rng(0), record_replies=True)
+    records = actor.play(24)
+    gaps = 0
+    for record in records:
+        plies = [TTT.num_actions - int((state[:TTT.num_actions] == 0).sum()) for state in record.states]
+        for t in range(len(record.states)):
+            follows = t + 1 < len(record.states) and plies[t + 1] == plies[t] + 1
+            expected = record.policies[t + 1] if follows else np.zeros(TTT.num_actions, np.float32)
+            assert np.array_equal(record.reply_policies[t], expected)
+            gaps += t + 1 < len(record.states) and not follows
+    assert gaps > 0, "some recorded positions are followed by an unrecorded one"
+    assert all(play(MCTSConfig(num_simulations=8), games=8)[i].reply_policies is None for i in range(8))

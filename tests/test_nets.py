@@ -33,7 +33,7 @@ GAMES = ["tictactoe", "connect4"]
 CONFIGS = [
     NetConfig(blocks=0, channels=8),
     NetConfig(blocks=1, channels=16),
-    NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16),
+    NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16, reply_channels=3),
 ]
 
 
@@ -121,6 +121,24 @@ def test_training_mode_forward_and_backward():
     assert logits.shape == (17, 7) and values.shape == (17,)
     (logits.logsumexp(-1).mean() + values.square().mean()).backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_reply_head_is_trained_but_not_part_of_inference():
+    spec = engine.get_game("connect4")
+    plain, with_reply = (small_net(spec, NetConfig(blocks=1, channels=16, reply_channels=channels))
+                         for channels in (0, 2))
+    assert plain.reply_head is None and str(with_reply.config) == "b1c16 (reply_channels=2)"
+    planes = torch.from_numpy(random_planes(spec, 5))
+    with_reply.eval()
+    heads = with_reply.forward_heads(planes)
+    assert sorted(heads) == ["policy", "reply", "value"] and heads["reply"].shape == (5, 7)
+    logits, values = with_reply(planes)  # search's forward: the same policy and value
+    assert torch.equal(logits, heads["policy"]) and torch.equal(values, heads["value"])
+    assert "reply" not in plain.forward_heads(planes)
+    # The shared tower is the same module either way: a plain network's weights load into the
+    # reply network's tower and heads, the reply head being the only extra.
+    missing, unexpected = with_reply.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and missing and all(key.startswith("reply_head.") for key in missing)
 
 
 def test_wrong_planes_shape_is_refused():

@@ -32,7 +32,7 @@ from selfplay.experts.solver import SolverSource, policy_target
 from selfplay.loop import TrainingRun
 from selfplay.run_dir import read_metrics
 from selfplay.pretrain import PretrainRun, load_expert_data
-from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, write_shard
+from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, shard_paths, write_shard
 from selfplay.trainer import validation_metrics
 from tests.test_selfplay import random_game_record
 
@@ -350,3 +350,20 @@ def test_run_configs_from_before_the_gating_rename_still_load():
     assert config.gating == GatingConfig(enabled=True, games=40, elo0=0.0, elo1=20.0, simulations=16)
     parsed = cli.build_parser().parse_args(["train", "--run-dir", "x", "--gating", "--gating-games", "40"])
     assert cli.overrides_for(parsed, GatingConfig) == {"enabled": True, "games": 40}
+
+
+def test_a_run_with_a_reply_head_starts_from_a_network_without_one(ttt_pretrained, tmp_path):
+    sl_dir = ttt_pretrained[0].paths.root
+    config = tiny_rl_config(sl_dir, reply_weight=0.15)
+    run = TrainingRun(tmp_path / "rl", config, log=lambda line: None)
+    assert run.model.config.reply_channels > 0
+    pretrained = load_checkpoint(sl_dir / "checkpoints" / "best.pt").model.state_dict()
+    generation0 = load_checkpoint(run.paths.generation_checkpoint(0), game="tictactoe").model.state_dict()
+    assert all(torch.equal(generation0[name], tensor) for name, tensor in pretrained.items())
+    run.run(generations=1)
+    row = read_metrics(run.paths)[-1]
+    assert row["loss"] == pytest.approx(row["policy_loss"] + row["value_loss"] + 0.15 * row["reply_loss"], rel=1e-4)
+    shard = read_shard(shard_paths(run.paths.games)[0])
+    assert shard.reply_policies is not None and shard.reply_policies.shape == shard.policies.shape
+    resumed = TrainingRun(tmp_path / "rl", config, log=lambda line: None)
+    assert resumed.generation == 1 and resumed.model.config == run.model.config

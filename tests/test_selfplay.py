@@ -12,17 +12,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 import engine
 from engine.spec import ONGOING
 from mcts import BatchedSearch, MCTSConfig
-from nets import NetworkEvaluator, PolicyValueNet, load_checkpoint
-from selfplay.buffer import ReplayBuffer, WindowConfig
+from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint
+from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig
 from selfplay.config import RunConfig, preset
 from selfplay.loop import TrainingRun
 from selfplay.run_dir import RunPaths, read_metrics
 from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
+from selfplay.trainer import learning_rate_at, train_step
 
 TTT = engine.get_game("tictactoe")
 C4 = engine.get_game("connect4")
@@ -71,7 +73,7 @@ def test_shards_written_before_the_values_rename_still_load(tmp_path):
     shard = shard_from_games([random_game_record(C4, rng) for _ in range(2)], generation=1, game="connect4",
                              num_actions=7, state_size=4)
     fields = {f.name: getattr(shard, f.name) for f in dataclasses.fields(shard)
-              if f.name not in ("path", "scores", "values")}
+              if f.name not in ("path", "values") and getattr(shard, f.name) is not None}
     path = tmp_path / "gen00001-00000.npz"
     np.savez(path, outcomes=shard.values, **fields)
     assert np.array_equal(read_shard(path).values, shard.values)
@@ -319,3 +321,75 @@ def test_adamw_runs_and_resumes_with_its_state(tmp_path):
     assert isinstance(resumed.optimizer, torch.optim.AdamW)
     state = resumed.optimizer.state_dict()["state"]
     assert state and all("exp_avg" in s for s in state.values()), "the moments came back from the checkpoint"
+
+
+def with_replies(record: GameRecord, rng) -> GameRecord:
+    """``record`` with random reply policies (the last row unknown: zeros)."""
+    replies = rng.dirichlet(np.ones(record.policies.shape[1]), size=len(record.policies)).astype(np.float32)
+    replies[-1] = 0.0
+    return dataclasses.replace(record, reply_policies=replies)
+
+
+def test_reply_policies_round_trip_and_mix_with_older_shards_in_the_buffer(tmp_path):
+    rng = np.random.default_rng(4)
+    older = [random_game_record(C4, rng) for _ in range(6)]
+    newer = [with_replies(random_game_record(C4, rng), rng) for _ in range(6)]
+    games_dir = tmp_path / "games"
+    write_shard(shard_from_games(older, 1, "connect4", 7, C4.state_size), games_dir / "gen00001-00000.npz")
+    write_shard(shard_from_games(newer, 2, "connect4", 7, C4.state_size), games_dir / "gen00002-00000.npz")
+    loaded = read_shard(games_dir / "gen00002-00000.npz")
+    assert np.array_equal(loaded.reply_policies, np.concatenate([g.reply_policies for g in newer]))
+    assert read_shard(games_dir / "gen00001-00000.npz").reply_policies is None
+    with pytest.raises(ValueError, match="cannot share a shard"):
+        shard_from_games(older[:1] + newer[:1], 3, "connect4", 7, C4.state_size)
+
+    buffer = ReplayBuffer(C4, games_dir, WindowConfig(min_positions=10_000, max_positions=500_000))
+    buffer.refresh()
+    replies = Positions.of_shards([read_shard(path) for path in shard_paths(games_dir)])
+    batch = buffer.sample(400, np.random.default_rng(5))
+    # Older shards' rows read as unknown (zeros); a reply moves with its position's symmetry.
+    stored = {}
+    for game in older + newer:
+        for state, policy, reply in zip(game.states, game.policies,
+                                        game.reply_policies if game.reply_policies is not None
+                                        else np.zeros_like(game.policies)):
+            for k in range(C4.num_symmetries):
+                stored.setdefault((state.tobytes(), k), []).append((policy[C4.action_perms[k]],
+                                                                    reply[C4.action_perms[k]]))
+    assert replies.reply_policies is not None
+    assert np.isclose(replies.reply_policies.sum(axis=1), 0).sum() == sum(len(g.states) for g in older) + len(newer)
+    matched = 0
+    for policy, reply in zip(batch.policies, batch.reply_policies):
+        matched += any(np.allclose(policy, p) and np.allclose(reply, r)
+                       for pairs in stored.values() for p, r in pairs)
+    assert matched == 400
+
+
+def test_reply_loss_counts_only_the_positions_whose_reply_is_known():
+    torch.manual_seed(0)
+    model = PolicyValueNet.from_spec(TTT, NetConfig(blocks=1, channels=8, reply_channels=2))
+    rng = np.random.default_rng(0)
+    planes = rng.random((6, *TTT.planes_shape)).astype(np.float32)
+    policies = np.full((6, 9), 1 / 9, np.float32)
+    replies = rng.dirichlet(np.ones(9), size=6).astype(np.float32)
+    replies[3:] = 0.0  # unknown
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    full = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32), replies), reply_weight=0.5)
+    with torch.no_grad():  # still in training mode: batch norm sees the same batch
+        log_probs = torch.log_softmax(model.forward_heads(torch.from_numpy(planes))["reply"], dim=1)
+    cross_entropy = -(torch.from_numpy(replies) * log_probs).sum(dim=1)
+    assert full["reply_loss"] == pytest.approx(cross_entropy[:3].mean().item(), rel=1e-5)
+    plain = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32)), reply_weight=0.5)
+    assert "reply_loss" not in plain and full["loss"] == pytest.approx(
+        plain["loss"] + 0.5 * full["reply_loss"], rel=1e-5)
+
+
+def test_learning_rate_schedules():
+    cosine = [learning_rate_at(g, 0.02, 100) for g in range(150)]
+    assert cosine[0] == pytest.approx(0.02) and cosine[100] == pytest.approx(0.002) == cosine[149]
+    assert all(a >= b for a, b in zip(cosine, cosine[1:]))
+    cycle = [learning_rate_at(g, 0.02, 100, "onecycle") for g in range(150)]
+    assert cycle[0] == pytest.approx(0.002) and max(cycle) == pytest.approx(0.02) == cycle[30]
+    assert all(a < b for a, b in zip(cycle[:30], cycle[1:31])), "up over the first 30%"
+    assert all(a > b for a, b in zip(cycle[30:100], cycle[31:101])), "then down"
+    assert cycle[100] == pytest.approx(0.0002) == cycle[149]
