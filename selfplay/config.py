@@ -77,8 +77,6 @@ OPTIMIZERS = ("sgd", "adamw")
 """``TrainConfig.optimizer``'s choices (``selfplay.trainer.make_optimizer``)."""
 LR_SCHEDULES = ("cosine", "onecycle")
 """``TrainConfig.lr_schedule``'s choices (``selfplay.trainer.learning_rate_at``)."""
-REPLY_HEAD_CHANNELS = 2
-"""Channels of the reply head a run with ``reply_weight`` > 0 gives its network (as the policy head's)."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +248,10 @@ class RunConfig(CommonConfig):
 
     @property
     def net_config(self):
-        """The ``net`` tower, with a reply head when the run trains one (``train.reply_weight``)."""
-        return dataclasses.replace(super().net_config,
-                                   reply_channels=REPLY_HEAD_CHANNELS if self.train.reply_weight > 0 else 0)
+        """The ``net`` tower, with a reply head (as wide as the policy head) when the run trains one
+        (``train.reply_weight``)."""
+        net = super().net_config
+        return dataclasses.replace(net, reply_channels=net.policy_channels if self.train.reply_weight > 0 else 0)
 
 
 POLICY_TARGETS = ("optimal", "softmax")

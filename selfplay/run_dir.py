@@ -268,9 +268,9 @@ def generation_checkpoints(paths: RunPaths) -> list[Path]:
 
 
 def load_run_checkpoint(path: Path, spec: GameSpec, net: NetConfig, device: torch.device) -> Checkpoint:
-    """A checkpoint of a run of ``spec`` with a ``net`` network (``RunConfig.net_config``). A missing or damaged file raises
-    its ``DAMAGED`` CheckpointError; one that is intact but not this run's (another game, format
-    version or network shape) raises RunError."""
+    """A checkpoint of a run of ``spec`` with a ``net`` network (``RunConfig.net_config``). A
+    missing or damaged file raises its ``DAMAGED`` CheckpointError; one that is intact but not this
+    run's (another game, format version or network shape) raises RunError."""
     try:
         checkpoint = load_checkpoint(path, game=spec.name, map_location=device)
     except DAMAGED:
