@@ -8,7 +8,7 @@ to the cache (which grew without bound). Naming each captured dispatcher, and
 every dispatcher (and intrinsic) it reaches, deterministically makes the key
 stable across processes. The pickle still carries the functions' code, so
 editing a kernel still invalidates the closures built on it (checked with
-numba 0.68, across files). This uses numba's private ``_set_uuid``;
+numba 0.68, across files). This uses numba's private ``_set_uuid`` and ``_cache``;
 tests/test_numba_cache.py checks that a second process compiles nothing.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 import re
 
-from numba.core.caching import IndexDataCacheFile
+from numba.core.caching import IndexDataCacheFile, NullCache
 from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
 
@@ -43,10 +43,20 @@ def stable_identity(dispatcher: Dispatcher, name: str | None = None) -> Dispatch
     name: numba names compiled code after the qualified name and a per-process
     counter, so two copies compiled in different processes can carry the same
     symbol, and once both are loaded from the cache into one process a call to
-    one can run the other (tic-tac-toe's search ran Go's playouts).
+    one can run the other (tic-tac-toe's search ran Go's playouts). numba names the
+    cache index after the qualified name too, so caching is set up again under the
+    new one: copies sharing one index, compiled at once by two processes on a cold
+    cache, could each write their code under the same data file name, and the
+    index then served one copy's code for the other ("'descr' is NULL").
+    A dispatcher keeps the first name it is given (``spec_from_module`` names every
+    game kernel again, and Go's sizes share a module).
     """
+    if id(dispatcher) in _NAMED:
+        return dispatcher
     if name is not None and dispatcher.py_func.__closure__:
         dispatcher.py_func.__qualname__ = re.sub(r"\W", "_", name)
+        if not isinstance(dispatcher._cache, NullCache):
+            dispatcher.enable_caching()
     _name_all(dispatcher, name)
     return dispatcher
 

@@ -88,3 +88,14 @@ def test_a_cache_written_before_a_class_was_renamed_is_a_miss_not_a_crash(tmp_pa
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "3.0"
     assert list((tmp_path / "__pycache__").glob("kernel_module.twice-*.nbi")), "the first run left an index"
+
+
+def test_copies_of_one_closure_keep_cache_indexes_of_their_own():
+    # Copies sharing one index file, compiled at once by two processes on a cold cache, could
+    # both write their code to the same data file: the index then served one copy's code for
+    # the other (a flaky "'descr' is NULL" in go_positions under pytest -n 2).
+    from engine import go
+
+    copies = [go.spec_for_size(n).initial_state for n in (5, 7, 9)]
+    assert len({copy.py_func.__qualname__ for copy in copies}) == 3  # symbols apart
+    assert len({copy._cache._cache_file._index_path for copy in copies}) == 3
