@@ -139,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "network shipped for the board, arena/models/GAME.pt, else pure MCTS)")
     gtp.add_argument("--sims", type=int, default=800,
                      help="simulations per move, the most a move searches under a clock (%(default)s)")
+    gtp.add_argument("--analysis-sims", type=int, default=10_000,
+                     help="the most simulations lz-analyze and kata-analyze search a position (%(default)s)")
     gtp.add_argument("--resign-threshold", type=float, default=-0.95,
                      help="resign when the root value falls below this (%(default)s; -1 or less: never)")
     gtp.add_argument("--device", default="auto", help="where the network runs: auto, cpu, cuda (%(default)s)")
@@ -380,8 +382,8 @@ def run_gtp(args, console: Console) -> int:
     spec = engine.get_game(args.game)
     if spec.gtp_size is None:
         raise ArenaError(f"GTP plays Go (go9, go13, go19, goN), not {spec.name}")
-    if args.sims < 1:
-        raise ArenaError("--sims must be at least 1")
+    if args.sims < 1 or args.analysis_sims < 1:
+        raise ArenaError("--sims and --analysis-sims must be at least 1")
     if args.threads < 1:
         raise ArenaError("--threads must be at least 1")
     model, note = gtp_model(spec, args.model)
@@ -393,7 +395,7 @@ def run_gtp(args, console: Console) -> int:
                                  rollouts_elsewhere=args.model is None)
     print(f"arena gtp: {note}", file=sys.stderr)  # once it has loaded
     gtp = GTPEngine(spec, make_search, resign_threshold=args.resign_threshold, version=version("zeroplay"),
-                    log=sys.stderr)
+                    log=sys.stderr, analysis_simulations=args.analysis_sims)
     return gtp.serve(sys.stdin, sys.stdout)
 
 

@@ -13,6 +13,12 @@ removal, positional superko, a game over after two consecutive passes; so
 ``final_score`` is the area count of the board as it stands. ``play`` of the
 colour that is not to move lets that colour move (handicap stones, set-ups).
 
+Analysis (Sabaki, Lizzie, KaTrain): ``lz-analyze`` and ``kata-analyze`` answer ``=`` at
+once, then write a report line each interval (arena.analysis has the formats) until the
+next input line, which ends the response with its blank line and is then carried out;
+their search stops at ``--analysis-sims`` and waits. ``lz-genmove_analyze`` and
+``kata-genmove_analyze`` are genmove with reports while it searches, ending ``play D4``.
+
 Time: with ``time_settings`` and ``time_left`` the search stops when its share
 of the clock is spent (``--sims`` stays the most it searches); without them it
 searches ``--sims`` simulations per move.
@@ -20,12 +26,15 @@ searches ``--sims`` simulations per move.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
 import numpy as np
 
+from arena.analysis import AnalysisRequest, kata_analyze_line, lz_analyze_line, move_infos, parse_request
 from engine import go, go_positions
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig
@@ -51,25 +60,48 @@ class TimedSearch:
 
     def __init__(self, spec: GameSpec, evaluator, config: MCTSConfig, chunk: int = 16):
         self.spec = spec
+        self.evaluator = evaluator
         self.config = config.replace(root_noise=False, reuse_tree=False)
         self.search = BatchedSearch(spec, evaluator, self.config, batch_size=1)
         self.chunk = chunk
+        self.done = 0
+        self.result = None
 
-    def best_move(self, state: np.ndarray, seconds: float | None) -> tuple[int, float, int]:
-        """(the most visited move, the root value for the side to move, simulations run)
-        for ``state [S]``, searching until ``seconds`` pass (None: no clock)."""
-        deadline = None if seconds is None else time.monotonic() + seconds
+    def with_cap(self, simulations: int) -> TimedSearch:
+        """The same search (evaluator, settings) with a cap of ``simulations``."""
+        return TimedSearch(self.spec, self.evaluator, self.config.replace(num_simulations=simulations), self.chunk)
+
+    def start(self, state: np.ndarray) -> None:
+        """Search ``state [S]`` from scratch with the following ``step`` calls."""
         self.search.set_root(0, state)
-        done = 0
-        result = None
-        while done < self.config.num_simulations:
-            # The tree holds config.num_simulations new nodes: the chunks never exceed it in total.
-            step = min(self.chunk, self.config.num_simulations - done)
-            result = self.search.run(step)
-            done += step
+        self.done = 0
+        self.result = None
+
+    @property
+    def exhausted(self) -> bool:
+        """The cap is reached (the tree holds config.num_simulations new nodes)."""
+        return self.done >= self.config.num_simulations
+
+    def step(self) -> None:
+        """One chunk of simulations more (never past the cap)."""
+        count = min(self.chunk, self.config.num_simulations - self.done)
+        self.result = self.search.run(count)
+        self.done += count
+
+    def best_move(self, state: np.ndarray, seconds: float | None,
+                  after_step: Callable[[], None] | None = None) -> tuple[int, float, int]:
+        """(the most visited move, the root value for the side to move, simulations run)
+        for ``state [S]``, searching until ``seconds`` pass (None: no clock) or the cap;
+        ``after_step`` is called after each chunk (live analysis)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        self.start(state)
+        while not self.exhausted:
+            self.step()
+            if after_step is not None:
+                after_step()
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        return int(result.visit_counts[0].argmax()), float(result.root_values[0]), done
+        return int(self.result.visit_counts[0].argmax()), float(self.result.root_values[0]), self.done
 
 
 @dataclass
@@ -104,6 +136,80 @@ class GameClock:
         return max(0.05, 0.85 * share - 0.05)
 
 
+class LineReader:
+    """Standard input read by a thread of its own, so that live analysis can see that the
+    next line has come without blocking on it."""
+
+    def __init__(self, stdin: TextIO):
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._held: list[str | None] = []
+        threading.Thread(target=self._read, args=(stdin,), daemon=True).start()
+
+    def _read(self, stdin: TextIO) -> None:
+        for line in stdin:
+            self._lines.put(line)
+        self._lines.put(None)  # the end of input
+
+    def next(self) -> str | None:
+        """The next line (waits for it); None at the end of input."""
+        return self._held.pop() if self._held else self._lines.get()
+
+    def waiting(self) -> bool:
+        """A line (or the end of input) has come and is not read yet."""
+        return bool(self._held) or not self._lines.empty()
+
+    def wait(self) -> None:
+        """Until a line (or the end of input) has come; it stays unread."""
+        if not self._held:
+            self._held.append(self._lines.get())
+
+
+class Reply:
+    """One response, written to ``stdout`` as it is made (a streaming command's header and
+    report lines first), or kept in ``text`` when ``stdout`` is None; ``lines`` is the input,
+    which interrupts live analysis (None: nothing interrupts it)."""
+
+    def __init__(self, stdout: TextIO | None, lines: LineReader | None):
+        self.stdout = stdout
+        self.lines = lines
+        self.ident = ""
+        self.text = ""
+        self.started = False
+        self.streaming = False
+
+    def fail(self, message: str) -> None:
+        self._write(f"?{self.ident} {message}\n\n")
+
+    def start(self) -> None:
+        """A streaming response's first line."""
+        self.streaming = True
+        self._write(f"={self.ident}\n")
+
+    def write_line(self, line: str) -> None:
+        self._write(line + "\n")
+
+    def finish(self, result: str) -> None:
+        if not self.streaming:  # "= " even when empty, as GNU Go answers
+            self._write(f"={self.ident} {result}\n\n")
+        else:
+            self._write(f"{result}\n\n" if result else "\n")
+
+    def input_waiting(self) -> bool:
+        return self.lines is not None and self.lines.waiting()
+
+    def wait_for_input(self) -> None:
+        if self.lines is not None:
+            self.lines.wait()
+
+    def _write(self, text: str) -> None:
+        self.started = True
+        if self.stdout is None:
+            self.text += text
+        else:
+            self.stdout.write(text)
+            self.stdout.flush()
+
+
 class GTPEngine:
     """The protocol's state (board, history for undo, komi, clock) and its commands.
 
@@ -112,8 +218,10 @@ class GTPEngine:
     """
 
     def __init__(self, spec: GameSpec, make_search: Callable[[GameSpec], TimedSearch],
-                 resign_threshold: float = -0.95, version: str = "", log: TextIO | None = None):
+                 resign_threshold: float = -0.95, version: str = "", log: TextIO | None = None,
+                 analysis_simulations: int = 10_000):
         self.make_search = make_search
+        self.analysis_simulations = analysis_simulations
         self.resign_threshold = resign_threshold
         self.version = version
         self.log = log
@@ -124,8 +232,6 @@ class GTPEngine:
             "protocol_version": lambda args: PROTOCOL_VERSION,
             "name": lambda args: ENGINE_NAME,
             "version": lambda args: self.version,
-            "known_command": lambda args: "true" if args and args[0] in self.commands else "false",
-            "list_commands": lambda args: "\n".join(sorted(self.commands)),
             "quit": self._quit,
             "boardsize": self._boardsize,
             "clear_board": lambda args: self._new_game(),
@@ -138,42 +244,61 @@ class GTPEngine:
             "time_settings": self._time_settings,
             "time_left": self._time_left,
         }
+        self.streaming_commands: dict[str, Callable[[list[str], Reply], str]] = {
+            "lz-analyze": lambda args, reply: self._analyze(args, reply, lz_analyze_line),
+            "kata-analyze": lambda args, reply: self._analyze(args, reply, kata_analyze_line),
+            "lz-genmove_analyze": lambda args, reply: self._genmove_analyze(args, reply, lz_analyze_line),
+            "kata-genmove_analyze": lambda args, reply: self._genmove_analyze(args, reply, kata_analyze_line),
+        }
+        self.commands["known_command"] = lambda args: "true" if args and self._known(args[0]) else "false"
+        self.commands["list_commands"] = lambda args: "\n".join(sorted([*self.commands, *self.streaming_commands]))
         self._set_game(spec)
 
     # ---- protocol ---------------------------------------------------------------
 
     def respond(self, line: str) -> str | None:
         """The full response (with its blank line) to one input line; None for a line
-        the protocol ignores (blank or a comment)."""
+        the protocol ignores (blank or a comment). An analysis command runs to its cap
+        here, with nothing to interrupt it, and answers with its last report."""
+        reply = Reply(None, None)
+        self.execute(line, reply)
+        return reply.text if reply.started else None
+
+    def serve(self, stdin: TextIO, stdout: TextIO) -> int:
+        """Answer commands until ``quit`` or the end of input; analysis streams its
+        reports until the next line comes."""
+        lines = LineReader(stdin)
+        while not self.quit:
+            line = lines.next()
+            if line is None:
+                break
+            self.execute(line, Reply(stdout, lines))
+        return 0
+
+    def execute(self, line: str, reply: Reply) -> None:
+        """Carry out one input line, its response going to ``reply``."""
         text = "".join(c for c in line.split("#", 1)[0] if c == "\t" or c >= " " and c != "\x7f")
         words = text.replace("\t", " ").split()
         if not words:
-            return None
-        ident = ""
+            return
         if words[0].isdigit():
-            ident, words = words[0], words[1:]
+            reply.ident, words = words[0], words[1:]
             if not words:
-                return f"?{ident} syntax error\n\n"
+                return reply.fail("syntax error")
         name, args = words[0], words[1:]
-        command = self.commands.get(name)
-        if command is None:
-            return f"?{ident} unknown command\n\n"
         try:
-            result = command(args)
+            if name in self.streaming_commands:
+                result = self.streaming_commands[name](args, reply)
+            elif name in self.commands:
+                result = self.commands[name](args)
+            else:
+                return reply.fail("unknown command")
         except GTPCommandError as failure:
-            return f"?{ident} {failure}\n\n"
-        return f"={ident} {result}\n\n"  # "= " even when empty, as GNU Go answers
+            return reply.fail(str(failure))
+        reply.finish(result)
 
-    def serve(self, stdin: TextIO, stdout: TextIO) -> int:
-        """Answer commands until ``quit`` or the end of input."""
-        for line in stdin:
-            response = self.respond(line)
-            if response is not None:
-                stdout.write(response)
-                stdout.flush()
-            if self.quit:
-                break
-        return 0
+    def _known(self, name: str) -> bool:
+        return name in self.commands or name in self.streaming_commands
 
     # ---- commands ---------------------------------------------------------------
 
@@ -221,7 +346,7 @@ class GTPEngine:
         self._push(state, action)
         return ""
 
-    def _genmove(self, args: list[str]) -> str:
+    def _genmove(self, args: list[str], after_step: Callable[[], None] | None = None) -> str:
         if len(args) != 1:
             raise GTPCommandError("syntax error")
         colour = _colour(args[0])
@@ -234,7 +359,7 @@ class GTPEngine:
         moves_to_play = max(points // 2 - len(self.history) // 2, 10)
         seconds = self.clock.move_seconds(colour, moves_to_play)
         started = time.monotonic()
-        action, value, simulations = self.search.best_move(state, seconds)
+        action, value, simulations = self.search.best_move(state, seconds, after_step)
         vertex = go.format_vertex(action, self.size)
         resign = value < self.resign_threshold
         if self.log is not None:
@@ -244,6 +369,69 @@ class GTPEngine:
             return "resign"
         self._push(state, action)
         return vertex
+
+    def _analyze(self, args: list[str], reply: Reply, line_format) -> str:
+        """lz-analyze, kata-analyze: search the position, a report each interval, until the
+        next input line (after the cap: the last report, then wait for it)."""
+        request, state = self._analysis_request(args)
+        reply.start()
+        if self.spec.status(state) != ONGOING:
+            reply.wait_for_input()
+            return ""
+        search = self._analysis_search()
+        search.start(state)
+        next_report = time.monotonic() + request.interval
+        reported = True
+        while not reply.input_waiting():
+            if search.exhausted:
+                if not reported:
+                    reply.write_line(line_format(move_infos(search.search, request), self._vertex))
+                reply.wait_for_input()
+                break
+            search.step()
+            reported = False
+            if time.monotonic() >= next_report:
+                reply.write_line(line_format(move_infos(search.search, request), self._vertex))
+                next_report = time.monotonic() + request.interval
+                reported = True
+        return ""
+
+    def _genmove_analyze(self, args: list[str], reply: Reply, line_format) -> str:
+        """lz-genmove_analyze, kata-genmove_analyze: genmove with a report each interval while
+        it searches; the move comes as ``play D4`` (not interrupted by input)."""
+        request, _ = self._analysis_request(args)
+        colour = request.colour or go_positions.COLOUR_NAMES[go_positions.side_to_move(self.state)]
+        reply.start()
+        next_report = time.monotonic() + request.interval
+
+        def report() -> None:
+            nonlocal next_report
+            if time.monotonic() >= next_report:
+                reply.write_line(line_format(move_infos(self.search.search, request), self._vertex))
+                next_report = time.monotonic() + request.interval
+
+        return f"play {self._genmove([colour], after_step=report)}"
+
+    def _analysis_request(self, args: list[str]) -> tuple[AnalysisRequest, np.ndarray]:
+        """The request and the position it analyses (the colour asked for to move)."""
+        try:
+            request = parse_request(args)
+        except ValueError:
+            raise GTPCommandError("syntax error") from None
+        state = self.state
+        if request.colour is not None and self.spec.status(state) == ONGOING:
+            colour = _colour(request.colour)
+            if go_positions.side_to_move(state) != colour:
+                state = go_positions.with_side_to_move(state, colour)
+        return request, state
+
+    def _analysis_search(self) -> TimedSearch:
+        if self.analysis_search is None:
+            self.analysis_search = self.search.with_cap(self.analysis_simulations)
+        return self.analysis_search
+
+    def _vertex(self, action: int) -> str:
+        return go.format_vertex(action, self.size)
 
     def _undo(self, args: list[str]) -> str:
         if len(self.history) == 1:
@@ -271,6 +459,7 @@ class GTPEngine:
 
     def _set_game(self, spec: GameSpec) -> None:
         self.search = self.make_search(spec)
+        self.analysis_search = None
         self.spec = spec
         self.size = spec.board_shape[0]
         self._new_game()

@@ -18,7 +18,7 @@ Typical use (one move of B games)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -45,6 +45,22 @@ class SearchResult:
     chosen: np.ndarray | None = None
     """[B] int32: Gumbel search's own choice of move (its Gumbel noise is the sampling);
     None for PUCT, whose move is drawn from the visits (``choose_move``)."""
+
+
+class RootChildren(NamedTuple):
+    """A root's actions as search sees them (what analysis reports), each [A]."""
+
+    visits: np.ndarray
+    """int64: visits of each action's subtree (0 if never searched)."""
+    values: np.ndarray
+    """float64: mean value of each action for the side to move at the root, in [-1, 1] (NaN
+    if never visited)."""
+    priors: np.ndarray
+    """float32: the network's (or uniform) prior of each action, without root noise."""
+    legal: np.ndarray
+    """bool: the actions search considers (``GameSpec.search_mask``)."""
+    root_value: float
+    """The root's mean value for its side to move, in [-1, 1] (0 before any visit)."""
 
 
 def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
@@ -222,11 +238,30 @@ class BatchedSearch:
             if count:
                 noise[b, legal] = rngs[b].dirichlet(np.full(count, self.dirichlet_alpha))
 
-    def principal_variation(self, b: int, max_length: int = 32) -> list[int]:
-        """The most-visited line of actions from the root of tree ``b``."""
+    def principal_variation(self, b: int, max_length: int = 32, first: int | None = None) -> list[int]:
+        """The most-visited line of actions from the root of tree ``b``; with ``first``, the
+        line that begins with that root action (just ``[first]`` if it was never searched)."""
         out = np.zeros(max_length, np.int64)
-        length = principal_variation(self.tree, b, out)
-        return [int(a) for a in out[:length]]
+        if first is None:
+            return [int(a) for a in out[:principal_variation(self.tree, b, ROOT, out)]]
+        child = self.tree.children[b, ROOT, first]
+        if child == UNVISITED:
+            return [first]
+        return [first] + [int(a) for a in out[:principal_variation(self.tree, b, child, out[:max_length - 1])]]
+
+    def root_children(self, b: int) -> RootChildren:
+        """The statistics of the root's actions in tree ``b``, as search last left them."""
+        tree = self.tree
+        children = tree.children[b, ROOT]
+        searched = children != UNVISITED
+        nodes = np.maximum(children, 0)
+        visits = np.where(searched, tree.visits[b, nodes], 0)
+        sums = np.where(searched, tree.value_sums[b, nodes], 0.0)
+        values = np.where(visits > 0, sums / np.maximum(visits, 1), np.nan)
+        root_visits = tree.visits[b, ROOT]
+        root_value = -tree.value_sums[b, ROOT] / root_visits if root_visits > 0 else 0.0
+        return RootChildren(visits.astype(np.int64), values, tree.priors[b, ROOT].copy(), tree.legal[b, ROOT].copy(),
+                            float(root_value))
 
 
 def sample_move(log_weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

@@ -236,10 +236,9 @@ def pruned_root_policies(tree, active, c_base, c_init, noise_fraction, forced_k,
 
 
 @numba.njit(cache=True)
-def principal_variation(tree, b, out):
-    """Write the most-visited line from the root of tree ``b`` into ``out [D]``;
+def principal_variation(tree, b, node, out):
+    """Write the most-visited line below ``node`` of tree ``b`` into ``out [D]``;
     returns its length."""
-    node = ROOT
     length = 0
     while length < out.shape[0]:
         best, best_visits = -1, 0

@@ -31,7 +31,7 @@ class FirstLegalSearch:
         self.spec = spec
         self.value = value
 
-    def best_move(self, state, seconds):
+    def best_move(self, state, seconds, after_step=None):
         legal = np.zeros(self.spec.num_actions, np.bool_)
         self.spec.legal_mask(state, legal)
         return int(np.flatnonzero(legal)[0]), self.value, 1

@@ -1,0 +1,152 @@
+"""Live analysis over GTP (lz-analyze, kata-analyze and their genmove forms), driven as
+Sabaki and Lizzie drive it and read with their grammar: ``info`` opens a move, keys take
+one value, ``pv`` takes the rest up to the next ``info``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import engine
+from arena.analysis import AnalysisRequest, parse_request
+from arena.gtp_engine import GTPEngine, search_factory
+
+REPO = Path(__file__).resolve().parents[1]
+GO5 = engine.get_game("go5")
+
+# Black to move captures three white stones at E3 (white's last liberty):
+#   5 . . . . .
+#   4 . X X X .
+#   3 X O O O .
+#   2 . X X X .
+#   1 . . . . .
+CAPTURE_SETUP = ["boardsize 5", "komi 0.5", *[f"play b {v}" for v in ("B4", "C4", "D4", "A3", "B2", "C2", "D2")],
+                 *[f"play w {v}" for v in ("B3", "C3", "D3")]]
+
+
+def parse_report(line: str) -> list[dict]:
+    """The moves of one report line, as Sabaki's parser reads them."""
+    moves: list[dict] = []
+    words = line.split()
+    i = 0
+    while i < len(words):
+        assert words[i] == "info", line
+        info, i = {}, i + 1
+        while i < len(words) and words[i] != "info":
+            if words[i] == "pv":
+                j = i + 1
+                while j < len(words) and words[j] != "info":
+                    j += 1
+                info["pv"], i = words[i + 1:j], j
+            else:
+                info[words[i]], i = words[i + 1], i + 2
+        moves.append(info)
+    return moves
+
+
+def engine_for(analysis_simulations: int = 600) -> GTPEngine:
+    return GTPEngine(GO5, search_factory(GO5, None, 200, seed=1), analysis_simulations=analysis_simulations)
+
+
+def test_requests_parse_as_the_guis_send_them():
+    assert parse_request([]) == AnalysisRequest()
+    assert parse_request(["B", "50"]) == AnalysisRequest(colour="b", interval=0.5)  # Sabaki
+    assert parse_request(["10"]) == AnalysisRequest(interval=0.1)  # Lizzie
+    assert parse_request(["w", "interval", "20", "ownership", "true", "maxmoves", "4", "minmoves", "2"]) == \
+        AnalysisRequest(colour="w", interval=0.2, ownership=True, max_moves=4, min_moves=2)
+    for bad in (["x"], ["b", "10", "maxmoves"], ["interval", "-5"], ["ownership", "yes"], ["maxmoves", "two"],
+                ["depth", "3"], ["nan"]):
+        with pytest.raises(ValueError):
+            parse_request(bad)
+
+
+@pytest.mark.parametrize("command", ["lz-analyze", "kata-analyze"])
+def test_analysis_finds_the_capture_and_reports_consistent_figures(command):
+    gtp = engine_for()
+    assert all(gtp.respond(line) == "= \n\n" for line in CAPTURE_SETUP)
+    text = gtp.respond(f"7 {command} b 1000 minmoves 20")  # no input to stop it: runs to its cap
+    assert text.startswith("=7\n") and text.endswith("\n\n")
+    lines = text[3:-2].splitlines()
+    assert len(lines) == 1  # the interval never passed: the one report at the cap
+    moves = parse_report(lines[0])
+    assert moves[0]["move"] == "E3"
+    assert [int(m["order"]) for m in moves] == list(range(len(moves)))
+    assert all(m["pv"][0] == m["move"] for m in moves)
+    visits = [int(m["visits"]) for m in moves]
+    assert visits == sorted(visits, reverse=True) and sum(visits) == 600  # every simulation
+    # minmoves 20 > the 15 moves search considers: every empty point (search holds back a pass here)
+    assert sorted(m["move"] for m in moves) == sorted(GO5.format_move(a) for a in range(25)
+                                                      if GO5.format_move(a) not in " ".join(CAPTURE_SETUP))
+    scale = 10000 if command == "lz-analyze" else 1.0
+    rates = [float(m["winrate"]) / scale for m in moves if int(m["visits"]) > 0]
+    assert rates[0] > 0.7 and rates[0] > rates[1] and all(0.0 <= r <= 1.0 for r in rates)
+    assert all(float(m["lcb"]) / scale <= float(m["winrate"]) / scale for m in moves)
+    assert abs(sum(float(m["prior"]) / scale for m in moves) - 1.0) < 0.01
+    if command == "kata-analyze":
+        assert all(abs(float(m["utility"]) - (2 * float(m["winrate"]) - 1)) < 1e-5 for m in moves)
+    assert len(parse_report(gtp.respond(f"{command} b maxmoves 3")[2:-2])) == 3
+
+
+def test_genmove_analyze_plays_its_move():
+    gtp = engine_for()
+    for line in CAPTURE_SETUP:
+        gtp.respond(line)
+    text = gtp.respond("kata-genmove_analyze b 0")  # a report after every chunk
+    lines = text[2:-2].splitlines()
+    assert text.startswith("=\n") and lines[-1] == "play E3"
+    reports = [parse_report(line) for line in lines[:-1]]
+    assert len(reports) == 200 // 16 + 1
+    totals = [sum(int(m["visits"]) for m in report) for report in reports]
+    assert totals == sorted(totals) and totals[-1] == 200
+    assert gtp.respond("play w E3") == "? illegal move\n\n"  # the capture is on the board
+    reply = gtp.respond("lz-genmove_analyze")  # white, the side to move; no reports (1 s interval)
+    assert reply.startswith("=\nplay ") and reply.endswith("\n\n") and reply.count("\n") == 3
+    assert gtp.respond(f"play w {reply.split()[2]}") == "? illegal move\n\n"  # white has played there
+
+
+def test_a_gui_session_streams_until_the_next_command():
+    """Over pipes, as Sabaki runs an engine: analysis answers '=' at once, reports each
+    interval, and the next command ends it with the blank line and is then answered."""
+    process = subprocess.Popen([sys.executable, "-m", "arena", "gtp", "--game", "go9", "--model", "none",
+                                "--sims", "64", "--analysis-sims", "200000"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, cwd=REPO, bufsize=1)
+    try:
+        process.stdin.write("list_commands\n")
+        process.stdin.flush()
+        listed = _read_response(process)
+        assert {"lz-analyze", "kata-analyze", "kata-genmove_analyze"} <= set(listed)
+        process.stdin.write("play b E5\nkata-analyze W 5\n")
+        process.stdin.flush()
+        assert _read_response(process) == [""]
+        assert process.stdout.readline() == "=\n"
+        reports = [parse_report(process.stdout.readline().strip()) for _ in range(3)]
+        totals = [sum(int(m["visits"]) for m in report) for report in reports]
+        assert totals == sorted(totals) and totals[0] > 0  # the search goes on between reports
+        assert all(m["move"] != "E5" for report in reports for m in report)
+        process.stdin.write("2 name\n")
+        process.stdin.flush()
+        tail = []
+        while (line := process.stdout.readline()) != "\n":  # reports until the command arrived
+            tail.append(line)
+        assert all(line.startswith("info move ") for line in tail)
+        assert _read_response(process) == ["=2 zeroplay"]
+        process.stdin.write("quit\n")
+        process.stdin.flush()
+        assert _read_response(process) == [""] and process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+
+
+def _read_response(process) -> list[str]:
+    """The lines of one response up to its blank line ('= ' stripped off the first)."""
+    lines = []
+    started = time.monotonic()
+    while (line := process.stdout.readline()) != "\n":
+        assert line and time.monotonic() - started < 120
+        lines.append(line.rstrip("\n"))
+    return [lines[0].removeprefix("= ")] + lines[1:] if lines and lines[0].startswith("= ") else lines
