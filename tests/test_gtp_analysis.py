@@ -112,7 +112,7 @@ def test_a_gui_session_streams_until_the_next_command():
     """Over pipes, as Sabaki runs an engine: analysis answers '=' at once, reports each
     interval, and the next command ends it with the blank line and is then answered."""
     process = subprocess.Popen([sys.executable, "-m", "arena", "gtp", "--game", "go9", "--model", "none",
-                                "--sims", "64", "--analysis-sims", "200000"],
+                                "--sims", "64", "--analysis-sims", "50000"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                text=True, cwd=REPO, bufsize=1)
     try:
