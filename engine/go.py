@@ -425,21 +425,23 @@ def captured_signature(cells, frame, q, point, mover, n, stride, marks, stack):
 
 
 @numba.njit(cache=True)
-def area_difference(state):
-    """Black's area minus white's (stones plus empty regions that touch only
-    that colour's stones), without komi."""
+def area_owners(state, out):
+    """state [S], out [N*N] int8 (points as actions): each point's owner under area
+    scoring as the board stands, +1 black, -1 white, 0 neither: a stone's colour, or the
+    colour of the only stones an empty region touches (none or both: 0). Dead stones
+    count as alive (the game is played out: see ``search_mask``)."""
     n = state[SIZE]
     stride = n + 2
     cells = state.view(np.int8)
     visited = np.zeros(cells.shape[0], np.bool_)
     stack = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
-    difference = 0
+    region = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
     for r in range(n):
         for c in range(n):
             q = CELL0 + (r + 1) * stride + c + 1
             v = cells[q]
             if v != EMPTY:
-                difference += 1 if v & BLACK_CODES else -1
+                out[r * n + c] = 1 if v & BLACK_CODES else -1
                 continue
             if visited[q]:
                 continue
@@ -449,6 +451,7 @@ def area_difference(state):
             while top > 0:
                 top -= 1
                 cell = stack[top]
+                region[size] = cell
                 size += 1
                 for u in (cell - 1, cell + 1, cell - stride, cell + stride):
                     w = cells[u]
@@ -459,11 +462,18 @@ def area_difference(state):
                             top += 1
                     elif w != BORDER:
                         touches |= 1 if w & BLACK_CODES else 2
-            if touches == 1:
-                difference += size
-            elif touches == 2:
-                difference -= size
-    return difference
+            owner = 1 if touches == 1 else -1 if touches == 2 else 0
+            for i in range(size):
+                point = (region[i] - CELL0) // stride - 1
+                out[point * n + (region[i] - CELL0) % stride - 1] = owner
+
+
+@numba.njit(cache=True)
+def area_difference(state):
+    """Black's area minus white's (``area_owners`` summed), without komi."""
+    owners = np.empty(state[SIZE] * state[SIZE], np.int8)
+    area_owners(state, owners)
+    return np.sum(owners.astype(np.int64))
 
 
 @numba.njit(cache=True)

@@ -203,6 +203,9 @@ def test_seki_points_are_neutral_and_eyes_count_for_their_owner():
         X X X O O
         . X . O .""", to_move=go.BLACK)
     assert go.area_difference(state) == (13 + 1) - (9 + 1)  # C1 touches both colours: nobody's
+    owners = np.zeros(25, np.int8)
+    go.area_owners(state, owners)
+    assert owners.reshape(5, 5).tolist() == [[1, 1, 1, -1, -1]] * 4 + [[1, 1, 0, -1, -1]]  # row 5 first
     assert go_positions.area_score(state) == 4 - 7.5 and go_positions.score_text(state) == "W+3.5"
     filled = play(state, "C1")  # black fills the shared liberty ...
     assert legal(filled, "A1")  # ... and white may now take the black group
