@@ -476,6 +476,15 @@ def area_difference(state):
     return np.sum(owners.astype(np.int64))
 
 
+def ownership_and_score(state: np.ndarray) -> tuple[np.ndarray, float]:
+    """``GameSpec.final_ownership``: (owners [N*N] int8, black's area margin after komi) of
+    the board as it stands."""
+    n = int(state[SIZE])
+    owners = np.zeros(n * n, np.int8)
+    area_owners(state, owners)
+    return owners, float(owners.sum()) - state[KOMI2] / 2.0
+
+
 @numba.njit(cache=True)
 def final_status(state):
     """The value for the side to move if the game ended now (area score and komi)."""
@@ -1031,6 +1040,7 @@ def spec_for_size(size: int):
         inverse=inverse_indices(cell_perms),
         dirichlet_alpha=round(10.0 / num_points, 3),  # AlphaZero's 0.03 on 19x19
         gtp_size=size,
+        final_ownership=ownership_and_score,
         **_training_presets(size),
     )
 

@@ -147,6 +147,10 @@ class GameSpec:
     gtp_size: int | None = None
     """N of the N x N board this game is in GTP and SGF (Go): the GTP engine, GTP players and
     experts, SGF records and experts need one."""
+    final_ownership: Callable[[np.ndarray], tuple[np.ndarray, float]] | None = None
+    """(state [S] of a finished game) -> (owners [H*W] int8: each point's final owner, +1 the
+    first player, -1 the second, 0 neither; the first player's final score margin): the
+    ownership and score targets (Go, area scoring)."""
     eval_set: str | None = None
     """The solved set (``engine.solved_sets``) that training scores this game's agents on."""
     cpu_preset: TrainingPreset | None = None

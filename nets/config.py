@@ -40,6 +40,15 @@ class NetConfig:
     """Channels of the auxiliary reply head's 1x1 convolution, a second policy head that
     predicts the opponent's reply (KataGo's auxiliary policy target; trained only, never
     used by search); 0: no such head."""
+    ownership_channels: int = 0
+    """Channels of the ownership head's first 1x1 convolution (KataGo's auxiliary target: the
+    final owner of every point, Go); 0: no such head."""
+    score_hidden: int = 0
+    """Width of the score head's hidden layer (KataGo's auxiliary target: the final score
+    margin, Go); 0: no such head."""
+
+    AUXILIARY_HEADS = ("reply_channels", "ownership_channels", "score_hidden")
+    """The fields of heads a network may lack (0: none)."""
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -47,7 +56,7 @@ class NetConfig:
             # bool is an int subclass; True blocks is a bug, not a config.
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"NetConfig.{field.name} must be an int, got {value!r}")
-            minimum = 0 if field.name in ("blocks", "reply_channels") else 1
+            minimum = 0 if field.name == "blocks" or field.name in self.AUXILIARY_HEADS else 1
             if value < minimum:
                 raise ValueError(f"NetConfig.{field.name} must be >= {minimum}, got {value}")
 

@@ -17,6 +17,11 @@ Layout (AlphaGo Zero, Silver et al. 2017, scaled down)::
              - linear(-> value_hidden) - ReLU - linear(-> 1) - tanh
     reply    (optional, ``reply_channels`` > 0) as policy: the opponent's reply, an
              auxiliary training target (KataGo); ``forward_heads`` only
+    ownership (optional, ``ownership_channels`` = k > 0) conv1x1(ch -> k) - BN - ReLU
+             - conv1x1(k -> 1) - flatten: logits [B, H*W] of each point's final owner
+             (tanh: +1 the side to move's, -1 the opponent's); ``forward_heads`` only
+    score    (optional, ``score_hidden`` > 0) as value without the tanh: the side to
+             move's final score margin in points; ``forward_heads`` only
 
 The heads flatten the whole board into a linear layer, so any board shape and
 action count works (tic-tac-toe 3x3 -> 9, Connect Four 6x7 -> 7, Go 19x19 -> 362).
@@ -30,6 +35,10 @@ import torch
 from torch import nn
 
 from nets.config import NetConfig
+
+
+AUXILIARY_HEAD_MODULES = ("reply_head", "ownership_head", "score_head")
+"""The modules of the heads a network may lack (``NetConfig.AUXILIARY_HEADS``)."""
 
 
 class ResidualBlock(nn.Module):
@@ -110,6 +119,13 @@ class PolicyValueNet(nn.Module):
         self.reply_head = (nn.Sequential(*_squeeze(ch, config.reply_channels),
                                          nn.Linear(config.reply_channels * cells, self.num_actions))
                            if config.reply_channels else None)
+        self.ownership_head = (nn.Sequential(*_squeeze(ch, config.ownership_channels)[:3],
+                                             nn.Conv2d(config.ownership_channels, 1, 1), nn.Flatten())
+                               if config.ownership_channels else None)
+        self.score_head = (nn.Sequential(*_squeeze(ch, config.value_channels),
+                                         nn.Linear(config.value_channels * cells, config.score_hidden),
+                                         nn.ReLU(inplace=True), nn.Linear(config.score_hidden, 1))
+                           if config.score_hidden else None)
 
     @classmethod
     def from_spec(cls, spec: Any, config: NetConfig | str) -> PolicyValueNet:
@@ -127,12 +143,17 @@ class PolicyValueNet(nn.Module):
         return self.policy_head(x), self.value_head(x).squeeze(-1)
 
     def forward_heads(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every head's output for training: ``policy`` logits [B, A], ``value`` [B], and with a
-        reply head ``reply`` logits [B, A] (the opponent's reply to the move to come)."""
+        """Every head's output for training: ``policy`` logits [B, A], ``value`` [B], and those of
+        the auxiliary heads the network has: ``reply`` logits [B, A] (the opponent's reply to
+        the move to come), ``ownership`` logits [B, H*W], ``score`` [B] (points)."""
         x = self.tower(self.stem(planes))
         heads = {"policy": self.policy_head(x), "value": self.value_head(x).squeeze(-1)}
         if self.reply_head is not None:
             heads["reply"] = self.reply_head(x)
+        if self.ownership_head is not None:
+            heads["ownership"] = self.ownership_head(x)
+        if self.score_head is not None:
+            heads["score"] = self.score_head(x).squeeze(-1)
         return heads
 
     def num_parameters(self) -> int:

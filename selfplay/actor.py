@@ -8,8 +8,8 @@ whose root value falls below the resignation threshold resigns, except in a
 share of games that never resign and measure how often resigning would have
 been wrong. With playout-cap randomisation (KataGo) only a share of moves get
 the full search and become training targets; the others are searched small.
-A run that trains a reply head (KataGo's auxiliary policy target) also records, for
-each position, the policy target of the position after its move: the opponent's reply.
+A run that trains auxiliary heads also records their targets (``selfplay.targets``), e.g.
+for each position the policy target of the position after its move: the opponent's reply.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mcts import BatchedSearch, MCTSConfig, choose_move
 from mcts.evaluators import Evaluator
 from selfplay.config import SelfPlayConfig
 from selfplay.shards import GameRecord
+from selfplay.targets import OWNERSHIP, REPLY, SCORE, UNKNOWN_OWNER
 
 
 @dataclass
@@ -63,8 +64,29 @@ class _Slot:
                 replies[t] = self.policies[t + 1]
         return replies
 
-    def record(self, spec: GameSpec, result: int, resigned: bool, discount: float,
-               search_weight: float, with_replies: bool) -> GameRecord:
+    def final_targets(self, spec: GameSpec, final_state: np.ndarray | None, keys: frozenset[str]) -> dict:
+        """The ownership and score rows asked for in ``keys``, from each recorded position's side
+        to move, of the game that ended in ``final_state`` (None: resigned, rows unknown)."""
+        targets = {}
+        if not keys & {OWNERSHIP.key, SCORE.key}:
+            return targets
+        players = np.array(self.players, np.int8)
+        owners, score = (None, 0.0) if final_state is None else spec.final_ownership(final_state)
+        if OWNERSHIP.key in keys:
+            targets[OWNERSHIP.key] = (np.full((len(players), spec.board_shape[0] * spec.board_shape[1]),
+                                              UNKNOWN_OWNER, np.int8)
+                                      if owners is None else players[:, None] * owners[None, :])
+        if SCORE.key in keys:
+            targets[SCORE.key] = (np.full(len(players), np.nan, np.float32) if owners is None
+                                  else (players * score).astype(np.float32))
+        return targets
+
+    def record(self, spec: GameSpec, result: int, final_state: np.ndarray | None, discount: float,
+               search_weight: float, aux_targets: frozenset[str]) -> GameRecord:
+        """The game as a record; ``final_state``: its last position, None if it was resigned."""
+        aux = self.final_targets(spec, final_state, aux_targets)
+        if REPLY.key in aux_targets:
+            aux[REPLY.key] = self.reply_policies(spec.num_actions)
         empty = (0,)
         return GameRecord(
             states=np.array(self.states, np.int64).reshape(-1, spec.state_size),
@@ -74,10 +96,10 @@ class _Slot:
             result=result,
             length=self.moves,
             resign_disabled=self.resign_disabled,
-            resigned=resigned,
+            resigned=final_state is None,
             would_resign=self.would_resign != 0,
             false_resign=self.would_resign != 0 and result * self.would_resign >= 0,
-            reply_policies=self.reply_policies(spec.num_actions) if with_replies else None,
+            aux=aux,
         )
 
 
@@ -89,14 +111,14 @@ class ActorStats:
 
 
 class SelfPlayActor:
-    """Plays self-play games in ``config.games_in_parallel`` slots; ``record_replies``: the
-    records carry the opponent's reply policies (``GameRecord.reply_policies``)."""
+    """Plays self-play games in ``config.games_in_parallel`` slots; the records carry the
+    auxiliary targets whose keys are in ``aux_targets`` (``selfplay.targets``)."""
 
     def __init__(self, spec: GameSpec, evaluator: Evaluator, mcts_config: MCTSConfig,
-                 config: SelfPlayConfig, rng: np.random.Generator, record_replies: bool = False):
+                 config: SelfPlayConfig, rng: np.random.Generator, aux_targets: frozenset[str] = frozenset()):
         self.spec = spec
         self.config = config
-        self.record_replies = record_replies
+        self.aux_targets = aux_targets
         self.mcts_config = mcts_config.replace(root_noise=True)
         self.batch_size = config.games_in_parallel
         self.search = BatchedSearch(spec, evaluator, self.mcts_config, self.batch_size)
@@ -159,8 +181,9 @@ class SelfPlayActor:
                 if status != ONGOING:
                     ended[b] = (int(status) * slot.player, False)
             for b, (result_first, resigned) in ended.items():
-                record = self.slots[b].record(self.spec, result_first, resigned, self.mcts_config.value_discount,
-                                              cfg.value_target_search, self.record_replies)
+                final_state = None if resigned else self.search.root_state(b)
+                record = self.slots[b].record(self.spec, result_first, final_state, self.mcts_config.value_discount,
+                                              cfg.value_target_search, self.aux_targets)
                 finished.append(record)
                 if on_game is not None:
                     on_game(record)

@@ -149,7 +149,7 @@ def play_shards(spec: GameSpec, evaluator: Evaluator, config: RunConfig, games_d
     # an actor's adds its number, so no two actors share a stream.
     key = [config.seed, generation, shard_index] if actor is None else [config.seed, generation, actor, shard_index]
     player = SelfPlayActor(spec, evaluator, config.mcts, cfg, np.random.default_rng(key),
-                           record_replies=config.train.reply_weight > 0)
+                           aux_targets=frozenset(config.train.aux_weights))
     evaluations, network_seconds = (getattr(evaluator, "positions_evaluated", 0),
                                     getattr(evaluator, "seconds_evaluating", 0.0))
     try:

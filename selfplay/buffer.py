@@ -7,13 +7,14 @@ on little, quickly replaced data; later ones on a larger, more stable window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from engine.spec import GameSpec
 from selfplay.shards import Shard, ShardError, read_shard, shard_paths
+from selfplay.targets import moved, stacked
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,16 @@ class Positions:
     """[P, A] float32: target distributions."""
     values: np.ndarray
     """[P] float32: value targets for the side to move."""
-    reply_policies: np.ndarray | None = None
-    """[P, A] float32: the opponent's reply policies (rows of zeros: none known), or None
-    when no position has one (``selfplay.shards``)."""
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    """Auxiliary targets, each [P, ...] (``selfplay.targets``)."""
 
     def __len__(self) -> int:
         return len(self.values)
 
     def take(self, rows: np.ndarray | slice) -> "Positions":
         """The rows ``rows``: an index array [k] (copies) or a slice (views)."""
-        replies = None if self.reply_policies is None else self.reply_policies[rows]
-        return Positions(self.states[rows], self.policies[rows], self.values[rows], replies)
+        return Positions(self.states[rows], self.policies[rows], self.values[rows],
+                         {key: rows_of[rows] for key, rows_of in self.aux.items()})
 
     def draw(self, count: int, rng: np.random.Generator) -> "Positions":
         """``count`` rows drawn uniformly with replacement."""
@@ -67,22 +67,14 @@ class Positions:
     @staticmethod
     def concat(parts: list["Positions"]) -> "Positions":
         return Positions(np.concatenate([p.states for p in parts]), np.concatenate([p.policies for p in parts]),
-                         np.concatenate([p.values for p in parts]), _replies_of(parts))
+                         np.concatenate([p.values for p in parts]), stacked([p.aux for p in parts], [len(p) for p in parts]))
 
     @staticmethod
     def of_shards(shards: list[Shard]) -> "Positions":
         """Every position of ``shards`` (at least one), in order."""
         return Positions(np.concatenate([s.states for s in shards]), np.concatenate([s.policies for s in shards]),
-                         np.concatenate([s.values for s in shards]), _replies_of(shards))
-
-
-def _replies_of(parts: list[Positions] | list[Shard]) -> np.ndarray | None:
-    """The reply policies of ``parts`` one after the other (zeros for a part without them), or
-    None when no part has them: a run that turns the reply head on keeps its older shards."""
-    if all(part.reply_policies is None for part in parts):
-        return None
-    return np.concatenate([np.zeros_like(part.policies) if part.reply_policies is None else part.reply_policies
-                           for part in parts])
+                         np.concatenate([s.values for s in shards]),
+                         stacked([s.aux for s in shards], [s.num_positions for s in shards]))
 
 
 @dataclass
@@ -93,8 +85,8 @@ class Batch:
     """[B, A] float32: target distributions (rows sum to 1)."""
     values: np.ndarray
     """[B] float32: game outcome for the side to move."""
-    reply_policies: np.ndarray | None = None
-    """[B, A] float32: the opponent's reply policies (rows of zeros: unknown), or None."""
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    """Auxiliary targets, each [B, ...], moved with the planes (``selfplay.targets``)."""
 
 
 class ReplayBuffer:
@@ -168,15 +160,13 @@ def encoded_batch(spec: GameSpec, positions: Positions, symmetries: np.ndarray |
     planes = np.zeros((size, *spec.planes_shape), np.float32)
     spec.encode_batch(positions.states, planes)
     if symmetries is None:
-        return Batch(planes, positions.policies, positions.values, positions.reply_policies)
+        return Batch(planes, positions.policies, positions.values, positions.aux)
     flat = planes.reshape(size, spec.planes_shape[0], -1)
     cell_perms = spec.cell_perms[symmetries][:, None, :]  # [B, 1, H*W], gathers every plane
     planes = np.take_along_axis(flat, cell_perms, axis=2).reshape(planes.shape)
-    action_perms = spec.action_perms[symmetries]
-    policies = np.take_along_axis(positions.policies, action_perms, axis=1)
-    replies = (None if positions.reply_policies is None
-               else np.take_along_axis(positions.reply_policies, action_perms, axis=1))
-    return Batch(planes, policies, positions.values, replies)
+    policies = np.take_along_axis(positions.policies, spec.action_perms[symmetries], axis=1)
+    aux = {key: moved(key, rows, spec, symmetries) for key, rows in positions.aux.items()}
+    return Batch(planes, policies, positions.values, aux)
 
 
 def augmented_batch(spec: GameSpec, positions: Positions, rng: np.random.Generator) -> Batch:

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from engine.spec import TrainingPreset
 from mcts import MCTSConfig
+from selfplay.targets import TARGETS
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 LOCATION_SETTINGS = ("device",)
@@ -77,6 +78,8 @@ OPTIMIZERS = ("sgd", "adamw")
 """``TrainConfig.optimizer``'s choices (``selfplay.trainer.make_optimizer``)."""
 LR_SCHEDULES = ("cosine", "onecycle")
 """``TrainConfig.lr_schedule``'s choices (``selfplay.trainer.learning_rate_at``)."""
+OWNERSHIP_CHANNELS = 8
+"""Channels of the ownership head's first convolution, when a run trains one."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,12 @@ class TrainConfig:
     reply_weight: float = 0.0
     """Weight of the auxiliary loss on the opponent's reply (KataGo: 0.15): the network gets a
     second policy head that learns the policy target of the position after the move; 0: none."""
+    ownership_weight: float = 0.0
+    """Weight of the auxiliary loss on each point's final owner (KataGo's ownership target;
+    games with territory: Go): the network gets an ownership head; 0: none."""
+    score_weight: float = 0.0
+    """Weight of the auxiliary loss on the final score margin (KataGo's score target; Go):
+    the network gets a score head; 0: none."""
     window_min: int = 20_000
     """Replay window while the run is young (positions)."""
     window_max: int = 400_000
@@ -118,11 +127,18 @@ class TrainConfig:
         _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
         _require(self.lr_schedule in LR_SCHEDULES,
                  f"lr_schedule must be {' or '.join(LR_SCHEDULES)}, not '{self.lr_schedule}'")
-        _require(self.reply_weight >= 0.0, "reply_weight must not be negative")
+        for target in TARGETS:
+            _require(getattr(self, target.weight_setting) >= 0.0, f"{target.weight_setting} must not be negative")
         _require(self.weight_decay >= 0.0, "weight_decay must not be negative")
         _require(1 <= self.window_min <= self.window_max, "need 1 <= window_min <= window_max")
         _require(0.0 <= self.expert_mix <= 1.0, "expert_mix must lie in [0, 1]")
         _require(0.0 < self.expert_mix_decay <= 1.0, "expert_mix_decay must lie in (0, 1]")
+
+    @property
+    def aux_weights(self) -> dict[str, float]:
+        """Auxiliary target key -> loss weight, for each target this run trains (``selfplay.targets``)."""
+        return {target.key: getattr(self, target.weight_setting) for target in TARGETS
+                if getattr(self, target.weight_setting) > 0}
 
     def expert_share(self, generation: int) -> float:
         """Share of expert positions in the training batches of ``generation`` (1, 2, ...)."""
@@ -243,15 +259,23 @@ class RunConfig(CommonConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        import engine
+
+        _require(engine.get_game(self.game).final_ownership is not None
+                 or self.train.ownership_weight == self.train.score_weight == 0.0,
+                 f"ownership and score targets need a game scored by territory (Go), not {self.game}")
         _require(self.train.expert_mix == 0.0 or bool(self.init),
                  "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
 
     @property
     def net_config(self):
-        """The ``net`` tower, with a reply head (as wide as the policy head) when the run trains one
-        (``train.reply_weight``)."""
-        net = super().net_config
-        return dataclasses.replace(net, reply_channels=net.policy_channels if self.train.reply_weight > 0 else 0)
+        """The ``net`` tower, with the auxiliary heads the run trains (their weights above 0): a
+        reply head as wide as the policy head, an ownership head, a score head as wide as the
+        value head's hidden layer."""
+        net, train = super().net_config, self.train
+        return dataclasses.replace(net, reply_channels=net.policy_channels if train.reply_weight > 0 else 0,
+                                   ownership_channels=OWNERSHIP_CHANNELS if train.ownership_weight > 0 else 0,
+                                   score_hidden=net.value_hidden if train.score_weight > 0 else 0)
 
 
 POLICY_TARGETS = ("optimal", "softmax")

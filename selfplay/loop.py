@@ -166,7 +166,7 @@ class TrainingRun:
         totals: dict[str, float] = {}
         for _ in range(cfg.steps_per_generation):
             metrics = train_step(self.model, self.optimizer, self.training_batch(generation, rng), self.device,
-                                 cfg.reply_weight)
+                                 cfg.aux_weights)
             for key, value in metrics.items():
                 totals[key] = totals.get(key, 0.0) + value
             self.train_steps += 1

@@ -42,6 +42,7 @@ import torch
 
 from engine.spec import GameSpec
 from nets import NetConfig, PolicyValueNet, load_checkpoint
+from nets.model import AUXILIARY_HEAD_MODULES
 from nets.checkpoint import Checkpoint, CheckpointError, CheckpointNotFoundError, CorruptCheckpointError, \
     NotACheckpointError
 from selfplay.buffer import Positions
@@ -181,20 +182,21 @@ def init_checkpoint(path: Path) -> Path:
 def load_init_weights(init: str, spec: GameSpec, net: NetConfig) -> dict | None:
     """The weights of the network ``--init`` names (``init_checkpoint``) for a new run of ``spec``'s
     game with a ``net`` network; None without --init. RunError when they cannot serve. A run with a
-    reply head may start from a network without one: the head starts from fresh weights."""
+    auxiliary head (reply, ownership, score) may start from a network without it: the head
+    starts from fresh weights."""
     if not init:
         return None
     try:
         checkpoint = load_checkpoint(init_checkpoint(Path(init)), game=spec.name)
     except CheckpointError as error:
         raise RunError(f"cannot start from --init: {error}") from None
-    if dataclasses.replace(checkpoint.config, reply_channels=net.reply_channels) != net:
+    if dataclasses.replace(checkpoint.config, **{name: getattr(net, name) for name in NetConfig.AUXILIARY_HEADS}) != net:
         raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, the run config says {net}")
     if checkpoint.config == net:
         return checkpoint.model.state_dict()
     model = PolicyValueNet.from_spec(spec, net)
     missing, unexpected = model.load_state_dict(checkpoint.model.state_dict(), strict=False)
-    assert all(key.startswith("reply_head.") for key in missing + unexpected), (missing, unexpected)
+    assert all(key.split(".")[0] in AUXILIARY_HEAD_MODULES for key in missing + unexpected), (missing, unexpected)
     return model.state_dict()
 
 

@@ -31,7 +31,8 @@ result after a move that was not optimal), and an optional
 
 lets validation judge a move by its score whatever the policy target was.
 
-Self-play of a run that trains a reply head adds
+Self-play of a run that trains auxiliary heads adds their targets (``selfplay.targets``),
+each [P, ...] under its key, e.g.
 
     reply_policies [P, A] float32  the policy target of the position after this one (the
                                    opponent's reply; KataGo's auxiliary target), zeros where
@@ -52,6 +53,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from selfplay.targets import TARGETS_BY_KEY
 
 SHARD_SUFFIX = ".npz"
 EXPERT_PREFIX = "expert-"
@@ -83,8 +86,8 @@ class GameRecord:
     false_resign: bool = False
     dropped: int = 0
     """Labelled positions left out of ``states`` because they are evaluation positions."""
-    reply_policies: np.ndarray | None = None
-    """[T, A] float32: the opponent's reply policies (see the module docstring), or None."""
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    """Auxiliary targets, each [T, ...] (``selfplay.targets``)."""
 
 
 @dataclass
@@ -106,8 +109,8 @@ class Shard:
     source: str = SELFPLAY_SOURCE
     scores: np.ndarray | None = None
     """[P, A] float32, or None (see the module docstring)."""
-    reply_policies: np.ndarray | None = None
-    """[P, A] float32, or None (see the module docstring)."""
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    """Auxiliary targets, each [P, ...] (see the module docstring)."""
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -139,12 +142,12 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
                      num_actions: int, state_size: int, source: str = SELFPLAY_SOURCE) -> Shard:
     """Pack finished games into one shard (values seen from each position's side to move).
 
-    The games of one shard either all carry ``scores`` (``reply_policies``) or none does."""
+    The games of one shard either all carry ``scores`` or none does, and all carry the same
+    auxiliary targets."""
     states = [g.states for g in games if len(g.states)]
     has_scores = [g.scores is not None for g in games]
-    has_replies = [g.reply_policies is not None for g in games]
-    if any(has_scores) and not all(has_scores) or any(has_replies) and not all(has_replies):
-        raise ValueError("games with and without solver scores (reply policies) cannot share a shard")
+    if any(has_scores) and not all(has_scores) or len({tuple(sorted(g.aux)) for g in games}) > 1:
+        raise ValueError("games with and without solver scores (or auxiliary targets) cannot share a shard")
     return Shard(
         states=np.concatenate(states) if states else np.zeros((0, state_size), np.int64),
         policies=(np.concatenate([g.policies for g in games if len(g.states)])
@@ -164,8 +167,7 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
         source=source,
         scores=(np.concatenate([g.scores for g in games]).astype(np.float32).reshape(-1, num_actions)
                 if games and all(has_scores) else None),
-        reply_policies=(np.concatenate([g.reply_policies for g in games]).astype(np.float32).reshape(-1, num_actions)
-                        if games and all(has_replies) else None),
+        aux={key: np.concatenate([g.aux[key] for g in games]) for key in (games[0].aux if games else {})},
     )
 
 
@@ -184,7 +186,7 @@ def write_shard(shard: Shard, path: Path) -> None:
                 game=np.str_(shard.game), source=np.str_(shard.source),
                 dropped=shard.dropped,
                 **({} if shard.scores is None else {"scores": shard.scores}),
-                **({} if shard.reply_policies is None else {"reply_policies": shard.reply_policies}),
+                **shard.aux,
             )
             handle.flush()
             os.fsync(handle.fileno())
@@ -253,7 +255,7 @@ def read_shard(path: Path) -> Shard:
             generation=int(fields["generation"]),
             game=str(fields["game"]), dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
             source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"),
-            reply_policies=fields.get("reply_policies"), path=Path(path),
+            aux={key: fields[key] for key in TARGETS_BY_KEY if key in fields}, path=Path(path),
         )
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise ShardError(f"{path}: not a readable replay shard ({error})") from None

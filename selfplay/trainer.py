@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from selfplay.buffer import Batch
+from selfplay.targets import OWNERSHIP, REPLY, SCORE, TARGETS_BY_KEY, UNKNOWN_OWNER
 
 
 def make_optimizer(model: torch.nn.Module, learning_rate: float, weight_decay: float,
@@ -42,11 +43,45 @@ def _tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).to(device, non_blocking=True)
 
 
+def _reply_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the reply head's logits [B, A] against the replies [B, A], averaged
+    over the known rows (each sums to 1; an unknown one, all zeros, to 0)."""
+    cross_entropy = -(target * F.log_softmax(logits, dim=1)).sum(dim=1)
+    return cross_entropy.sum() / target.sum().clamp(min=1.0)
+
+
+def _ownership_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of each point's owner: the head's logits z [B, H*W] predict
+    ownership tanh(z), i.e. P(own) = sigmoid(2z), against (1 + owner) / 2 (a neutral point:
+    1/2); averaged over the points of the known rows (an unknown row holds UNKNOWN_OWNER)."""
+    known = target[:, 0] != UNKNOWN_OWNER
+    if not bool(known.any()):
+        return logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(2.0 * logits[known], (1.0 + target[known]) / 2.0)
+
+
+SCORE_SCALE = 10.0
+"""Points: the score loss is quadratic in errors below this, linear above (Huber)."""
+
+
+def _score_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Huber loss of the predicted score margins [B] (points) in units of SCORE_SCALE, over the
+    known rows (an unknown one is NaN)."""
+    known = ~torch.isnan(target)
+    if not bool(known.any()):
+        return predicted.sum() * 0.0
+    return F.huber_loss(predicted[known] / SCORE_SCALE, target[known] / SCORE_SCALE, delta=1.0)
+
+
+AUXILIARY_LOSSES = {REPLY.key: _reply_loss, OWNERSHIP.key: _ownership_loss, SCORE.key: _score_loss}
+"""The loss of each auxiliary target (``selfplay.targets``): (head output, target rows as
+float32 tensors) -> the loss averaged over the known rows."""
+
+
 def _forward_losses(model: torch.nn.Module, batch: Batch, device: torch.device):
     """(logits [B, A], log-probabilities [B, A], target policies [B, A], policy cross-entropy,
-    value MSE, reply cross-entropy or None) of ``batch`` as tensors on ``device``; bf16 autocast
-    on CUDA. The reply loss needs a reply head and reply targets; it averages over the positions
-    whose reply is known (a row of zeros is not)."""
+    value MSE, {target key: auxiliary loss}) of ``batch`` as tensors on ``device``; bf16
+    autocast on CUDA. An auxiliary loss needs the target in the batch and its head in the model."""
     planes = _tensor(batch.planes, device)
     target_policy = _tensor(batch.policies, device)
     target_value = _tensor(batch.values, device)
@@ -56,31 +91,29 @@ def _forward_losses(model: torch.nn.Module, batch: Batch, device: torch.device):
     log_probs = F.log_softmax(logits, dim=1)
     policy_loss = -(target_policy * log_probs).sum(dim=1).mean()
     value_loss = F.mse_loss(heads["value"].float(), target_value)
-    reply_loss = None
-    if "reply" in heads and batch.reply_policies is not None:
-        target_reply = _tensor(batch.reply_policies, device)
-        cross_entropy = -(target_reply * F.log_softmax(heads["reply"].float(), dim=1)).sum(dim=1)
-        known_rows = target_reply.sum()  # each known row sums to 1, an unknown one to 0
-        reply_loss = cross_entropy.sum() / known_rows.clamp(min=1.0)
-    return logits, log_probs, target_policy, policy_loss, value_loss, reply_loss
+    auxiliary = {key: AUXILIARY_LOSSES[key](heads[TARGETS_BY_KEY[key].head].float(),
+                                            _tensor(rows.astype(np.float32, copy=False), device))
+                 for key, rows in batch.aux.items() if TARGETS_BY_KEY[key].head in heads}
+    return logits, log_probs, target_policy, policy_loss, value_loss, auxiliary
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Batch,
-               device: torch.device | str = "cpu", reply_weight: float = 0.0) -> dict[str, float]:
-    """One gradient step on policy cross-entropy + value MSE, plus ``reply_weight`` times the
-    reply cross-entropy when the model has a reply head (weight decay is in the optimizer).
+               device: torch.device | str = "cpu", aux_weights: dict[str, float] | None = None) -> dict[str, float]:
+    """One gradient step on policy cross-entropy + value MSE, plus each auxiliary target's loss
+    times its weight in ``aux_weights`` (target key -> weight; weight decay is in the optimizer).
 
     batch.planes [B, C, H, W], batch.policies [B, A] (targets summing to 1),
-    batch.values [B] in [-1, 1], batch.reply_policies [B, A] or None. Mixed precision (bf16
-    autocast) on CUDA. Returns the losses, the policy entropy and the policy top-1 agreement
-    with the target.
+    batch.values [B] in [-1, 1], batch.aux (``selfplay.targets``). Mixed precision (bf16
+    autocast) on CUDA. Returns the losses (an auxiliary one as ``<head>_loss``), the policy
+    entropy and the policy top-1 agreement with the target.
     """
     device = torch.device(device)
     model.train()
-    logits, log_probs, target_policy, policy_loss, value_loss, reply_loss = _forward_losses(model, batch, device)
+    logits, log_probs, target_policy, policy_loss, value_loss, auxiliary = _forward_losses(model, batch, device)
+    weights = aux_weights or {}
     loss = policy_loss + value_loss
-    if reply_loss is not None:
-        loss = loss + reply_weight * reply_loss
+    for key, aux_loss in auxiliary.items():
+        loss = loss + weights.get(key, 0.0) * aux_loss
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -94,8 +127,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
         "policy_entropy": entropy.item(),
         "policy_accuracy": agreement.item(),
     }
-    if reply_loss is not None:
-        metrics["reply_loss"] = reply_loss.item()
+    metrics.update({f"{TARGETS_BY_KEY[key].head}_loss": aux_loss.item() for key, aux_loss in auxiliary.items()})
     return metrics
 
 

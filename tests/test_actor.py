@@ -9,6 +9,7 @@ import engine
 from mcts import MCTSConfig, RolloutEvaluator, UniformEvaluator
 from selfplay.actor import SelfPlayActor
 from selfplay.config import SelfPlayConfig
+from selfplay.targets import REPLY
 
 TTT = engine.get_game("tictactoe")
 
@@ -57,7 +58,7 @@ def test_reply_policies_are_the_next_recorded_positions_targets():
     actor = SelfPlayActor(TTT, RolloutEvaluator(TTT, seed=3), MCTSConfig(num_simulations=16),
                           SelfPlayConfig(games_in_parallel=8, resign_threshold=-2.0, full_search_share=0.6,
                                          fast_simulations=4),
-                          np.random.default_rng(0), record_replies=True)
+                          np.random.default_rng(0), aux_targets=frozenset({REPLY.key}))
     records = actor.play(24)
     gaps = 0
     for record in records:
@@ -65,7 +66,7 @@ def test_reply_policies_are_the_next_recorded_positions_targets():
         for t in range(len(record.states)):
             follows = t + 1 < len(record.states) and plies[t + 1] == plies[t] + 1
             expected = record.policies[t + 1] if follows else np.zeros(TTT.num_actions, np.float32)
-            assert np.array_equal(record.reply_policies[t], expected)
+            assert np.array_equal(record.aux[REPLY.key][t], expected)
             gaps += t + 1 < len(record.states) and not follows
     assert gaps > 0, "some recorded positions are followed by an unrecorded one"
-    assert all(play(MCTSConfig(num_simulations=8), games=8)[i].reply_policies is None for i in range(8))
+    assert all(play(MCTSConfig(num_simulations=8), games=8)[i].aux == {} for i in range(8))

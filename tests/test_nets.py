@@ -33,7 +33,8 @@ GAMES = ["tictactoe", "connect4"]
 CONFIGS = [
     NetConfig(blocks=0, channels=8),
     NetConfig(blocks=1, channels=16),
-    NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16, reply_channels=3),
+    NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16, reply_channels=3,
+              ownership_channels=2, score_hidden=8),
 ]
 
 

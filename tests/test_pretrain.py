@@ -33,6 +33,7 @@ from selfplay.loop import TrainingRun
 from selfplay.run_dir import read_metrics
 from selfplay.pretrain import PretrainRun, load_expert_data
 from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, shard_paths, write_shard
+from selfplay.targets import REPLY
 from selfplay.trainer import validation_metrics
 from tests.test_selfplay import random_game_record
 
@@ -364,6 +365,6 @@ def test_a_run_with_a_reply_head_starts_from_a_network_without_one(ttt_pretraine
     row = read_metrics(run.paths)[-1]
     assert row["loss"] == pytest.approx(row["policy_loss"] + row["value_loss"] + 0.15 * row["reply_loss"], rel=1e-4)
     shard = read_shard(shard_paths(run.paths.games)[0])
-    assert shard.reply_policies is not None and shard.reply_policies.shape == shard.policies.shape
+    assert shard.aux[REPLY.key].shape == shard.policies.shape
     resumed = TrainingRun(tmp_path / "rl", config, log=lambda line: None)
     assert resumed.generation == 1 and resumed.model.config == run.model.config

@@ -24,6 +24,7 @@ from selfplay.config import RunConfig, preset
 from selfplay.loop import TrainingRun
 from selfplay.run_dir import RunPaths, read_metrics
 from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
+from selfplay.targets import REPLY
 from selfplay.trainer import learning_rate_at, train_step
 
 TTT = engine.get_game("tictactoe")
@@ -73,7 +74,7 @@ def test_shards_written_before_the_values_rename_still_load(tmp_path):
     shard = shard_from_games([random_game_record(C4, rng) for _ in range(2)], generation=1, game="connect4",
                              num_actions=7, state_size=4)
     fields = {f.name: getattr(shard, f.name) for f in dataclasses.fields(shard)
-              if f.name not in ("path", "values") and getattr(shard, f.name) is not None}
+              if f.name not in ("path", "values", "aux") and getattr(shard, f.name) is not None}
     path = tmp_path / "gen00001-00000.npz"
     np.savez(path, outcomes=shard.values, **fields)
     assert np.array_equal(read_shard(path).values, shard.values)
@@ -327,7 +328,7 @@ def with_replies(record: GameRecord, rng) -> GameRecord:
     """``record`` with random reply policies (the last row unknown: zeros)."""
     replies = rng.dirichlet(np.ones(record.policies.shape[1]), size=len(record.policies)).astype(np.float32)
     replies[-1] = 0.0
-    return dataclasses.replace(record, reply_policies=replies)
+    return dataclasses.replace(record, aux={REPLY.key: replies})
 
 
 def test_reply_policies_round_trip_and_mix_with_older_shards_in_the_buffer(tmp_path):
@@ -338,8 +339,8 @@ def test_reply_policies_round_trip_and_mix_with_older_shards_in_the_buffer(tmp_p
     write_shard(shard_from_games(older, 1, "connect4", 7, C4.state_size), games_dir / "gen00001-00000.npz")
     write_shard(shard_from_games(newer, 2, "connect4", 7, C4.state_size), games_dir / "gen00002-00000.npz")
     loaded = read_shard(games_dir / "gen00002-00000.npz")
-    assert np.array_equal(loaded.reply_policies, np.concatenate([g.reply_policies for g in newer]))
-    assert read_shard(games_dir / "gen00001-00000.npz").reply_policies is None
+    assert np.array_equal(loaded.aux[REPLY.key], np.concatenate([g.aux[REPLY.key] for g in newer]))
+    assert read_shard(games_dir / "gen00001-00000.npz").aux == {}
     with pytest.raises(ValueError, match="cannot share a shard"):
         shard_from_games(older[:1] + newer[:1], 3, "connect4", 7, C4.state_size)
 
@@ -351,15 +352,13 @@ def test_reply_policies_round_trip_and_mix_with_older_shards_in_the_buffer(tmp_p
     stored = {}
     for game in older + newer:
         for state, policy, reply in zip(game.states, game.policies,
-                                        game.reply_policies if game.reply_policies is not None
-                                        else np.zeros_like(game.policies)):
+                                        game.aux.get(REPLY.key, np.zeros_like(game.policies))):
             for k in range(C4.num_symmetries):
                 stored.setdefault((state.tobytes(), k), []).append((policy[C4.action_perms[k]],
                                                                     reply[C4.action_perms[k]]))
-    assert replies.reply_policies is not None
-    assert np.isclose(replies.reply_policies.sum(axis=1), 0).sum() == sum(len(g.states) for g in older) + len(newer)
+    assert np.isclose(replies.aux[REPLY.key].sum(axis=1), 0).sum() == sum(len(g.states) for g in older) + len(newer)
     matched = 0
-    for policy, reply in zip(batch.policies, batch.reply_policies):
+    for policy, reply in zip(batch.policies, batch.aux[REPLY.key]):
         matched += any(np.allclose(policy, p) and np.allclose(reply, r)
                        for pairs in stored.values() for p, r in pairs)
     assert matched == 400
@@ -374,12 +373,13 @@ def test_reply_loss_counts_only_the_positions_whose_reply_is_known():
     replies = rng.dirichlet(np.ones(9), size=6).astype(np.float32)
     replies[3:] = 0.0  # unknown
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    full = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32), replies), reply_weight=0.5)
+    full = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32), {REPLY.key: replies}),
+                      aux_weights={REPLY.key: 0.5})
     with torch.no_grad():  # still in training mode: batch norm sees the same batch
         log_probs = torch.log_softmax(model.forward_heads(torch.from_numpy(planes))["reply"], dim=1)
     cross_entropy = -(torch.from_numpy(replies) * log_probs).sum(dim=1)
     assert full["reply_loss"] == pytest.approx(cross_entropy[:3].mean().item(), rel=1e-5)
-    plain = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32)), reply_weight=0.5)
+    plain = train_step(model, optimizer, Batch(planes, policies, np.zeros(6, np.float32)), aux_weights={REPLY.key: 0.5})
     assert "reply_loss" not in plain and full["loss"] == pytest.approx(
         plain["loss"] + 0.5 * full["reply_loss"], rel=1e-5)
 
