@@ -3,9 +3,11 @@
 
 A request's arguments are ``[colour] [interval] [key value ...]``: the colour to move
 (default: the side to move), the interval between reports in centiseconds, and the keys
-``interval``, ``minmoves``, ``maxmoves`` and ``ownership`` (accepted; no ownership line is
-written until the network has an ownership head). A report is one line: every searched
-root move, best first, each as ``info move D4 visits 120 winrate ... pv D4 E5 ...``.
+``interval``, ``minmoves``, ``maxmoves`` and ``ownership``. A report is one line: every
+searched root move, best first, each as ``info move D4 visits 120 winrate ... pv D4 E5 ...``;
+with ``ownership true`` kata-analyze ends it with ``ownership`` and one float per point
+(row by row from the top left, for the colour analysed): the network's ownership head's
+map of the position (none when the network has no such head, or without a network).
 
 Values are for the colour analysed. lz-analyze writes winrate, prior and lcb as integers
 out of 10000; kata-analyze writes floats (winrate in [0, 1], utility in [-1, 1]). Our search
@@ -21,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.spec import GameSpec
 from mcts import BatchedSearch
 
 LCB_Z = 1.96
@@ -144,6 +147,24 @@ def kata_analyze_line(infos: list[MoveInfo], format_move: Callable[[int], str]) 
         f"winrate {info.winrate:.6f} prior {info.prior:.6f} lcb {info.lcb:.6f} "
         f"utilityLcb {2.0 * info.lcb - 1.0:.6f} order {order} pv {' '.join(format_move(a) for a in info.pv)}"
         for order, info in enumerate(infos))
+
+
+def predicted_ownership(evaluator, spec: GameSpec, state: np.ndarray) -> np.ndarray | None:
+    """[H*W] float32 in [-1, 1]: each point's predicted final owner for the side to move at
+    ``state`` [S] (+1 its own), from the network's ownership head; None when ``evaluator``
+    has no network with one."""
+    heads_of = getattr(evaluator, "evaluate_heads", None)
+    if heads_of is None:
+        return None
+    planes = np.zeros((1, *spec.planes_shape), np.float32)
+    spec.encode(state, planes[0])
+    heads = heads_of(planes)
+    return np.tanh(heads["ownership"][0]) if "ownership" in heads else None
+
+
+def ownership_words(ownership: np.ndarray) -> str:
+    """kata-analyze's ownership field: ``ownership`` and a float per point."""
+    return "ownership " + " ".join(f"{owner:.4f}" for owner in ownership)
 
 
 def _per_10000(share: float) -> int:

@@ -34,7 +34,8 @@ from typing import Callable, TextIO
 
 import numpy as np
 
-from arena.analysis import AnalysisRequest, kata_analyze_line, lz_analyze_line, move_infos, parse_request
+from arena.analysis import (AnalysisRequest, kata_analyze_line, lz_analyze_line, move_infos, ownership_words,
+                            parse_request, predicted_ownership)
 from engine import go, go_positions
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
 from mcts import BatchedSearch, MCTSConfig
@@ -42,6 +43,9 @@ from mcts.evaluators import RolloutEvaluator
 
 PROTOCOL_VERSION = "2"
 ENGINE_NAME = "zeroplay"
+
+OWNED = 0.5
+"""final_status_list: a point is clearly owned when its predicted ownership exceeds this."""
 
 COLOURS = {"b": go.BLACK, "black": go.BLACK, "w": go.WHITE, "white": go.WHITE}
 
@@ -241,6 +245,7 @@ class GTPEngine:
             "undo": self._undo,
             "showboard": lambda args: "\n" + self.spec.render(self.state),
             "final_score": lambda args: go_positions.score_text(self.state),
+            "final_status_list": self._final_status_list,
             "time_settings": self._time_settings,
             "time_left": self._time_left,
         }
@@ -379,19 +384,22 @@ class GTPEngine:
             reply.wait_for_input()
             return ""
         search = self._analysis_search()
+        ownership = (predicted_ownership(search.evaluator, self.spec, state)
+                     if request.ownership and line_format is kata_analyze_line else None)
+        suffix = "" if ownership is None else " " + ownership_words(ownership)
         search.start(state)
         next_report = time.monotonic() + request.interval
         reported = True
         while not reply.input_waiting():
             if search.exhausted:
                 if not reported:
-                    reply.write_line(line_format(move_infos(search.search, request), self._vertex))
+                    reply.write_line(line_format(move_infos(search.search, request), self._vertex) + suffix)
                 reply.wait_for_input()
                 break
             search.step()
             reported = False
             if time.monotonic() >= next_report:
-                reply.write_line(line_format(move_infos(search.search, request), self._vertex))
+                reply.write_line(line_format(move_infos(search.search, request), self._vertex) + suffix)
                 next_report = time.monotonic() + request.interval
                 reported = True
         return ""
@@ -429,6 +437,26 @@ class GTPEngine:
         if self.analysis_search is None:
             self.analysis_search = self.search.with_cap(self.analysis_simulations)
         return self.analysis_search
+
+    def _final_status_list(self, args: list[str]) -> str:
+        """The stones of a status (alive, dead, seki) as the network's ownership head sees the
+        board: dead where the opponent owns the point (below -0.5 for the stone's colour), seki
+        where nobody clearly does, alive otherwise. Without an ownership head every stone is
+        alive, as ``final_score`` counts them."""
+        if len(args) != 1 or args[0] not in ("alive", "dead", "seki"):
+            raise GTPCommandError("syntax error")
+        state = self.state
+        black, white = go_positions.stones(state)
+        ownership = predicted_ownership(getattr(self.search, "evaluator", None), self.spec, state)
+        if ownership is None:
+            chosen = black + white if args[0] == "alive" else []
+        else:
+            black_view = ownership * (1 if go_positions.side_to_move(state) == go.BLACK else -1)
+            own = {point: black_view[point] for point in black} | {point: -black_view[point] for point in white}
+            status = {point: "dead" if owner < -OWNED else "alive" if owner > OWNED else "seki"
+                      for point, owner in own.items()}
+            chosen = [point for point in black + white if status[point] == args[0]]
+        return " ".join(self._vertex(point) for point in sorted(chosen))
 
     def _vertex(self, action: int) -> str:
         return go.format_vertex(action, self.size)

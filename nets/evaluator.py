@@ -176,6 +176,14 @@ class NetworkEvaluator:
 
     __call__ = evaluate
 
+    def evaluate_heads(self, planes: np.ndarray) -> dict[str, np.ndarray]:
+        """Every head's output (``PolicyValueNet.forward_heads``: policy, value and the auxiliary
+        heads the network has) for ``planes`` [B, C, H, W], as float32 arrays. For analysis of a
+        few positions (ownership maps, score leads); search calls ``evaluate``."""
+        planes = torch.from_numpy(np.array(planes, np.float32)).to(self.device)
+        with torch.inference_mode(), self._autocast():
+            return {name: output.float().cpu().numpy() for name, output in self._model.forward_heads(planes).items()}
+
     def _evaluate(self, planes: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
         if batch == 0:
             # Skip the network: an empty batch is legal for search (every leaf

@@ -9,11 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 import engine
 from arena.analysis import AnalysisRequest, parse_request
-from arena.gtp_engine import GTPEngine, search_factory
+from arena.gtp_engine import GTPEngine, TimedSearch, search_factory
+from mcts import MCTSConfig
+from nets import NetConfig, NetworkEvaluator, PolicyValueNet
 
 REPO = Path(__file__).resolve().parents[1]
 GO5 = engine.get_game("go5")
@@ -150,3 +154,58 @@ def _read_response(process) -> list[str]:
         assert line and time.monotonic() - started < 120
         lines.append(line.rstrip("\n"))
     return [lines[0].removeprefix("= ")] + lines[1:] if lines and lines[0].startswith("= ") else lines
+
+
+class OwnershipStub:
+    """A network stand-in: uniform priors, value 0, and a fixed ownership map (logits, for
+    the side to move) from its 'ownership head'."""
+
+    needs_planes = True
+
+    def __init__(self, ownership_logits: np.ndarray):
+        self.ownership_logits = ownership_logits
+
+    def evaluate(self, states, planes):
+        return np.zeros((len(planes), GO5.num_actions), np.float32), np.zeros(len(planes), np.float32)
+
+    def evaluate_heads(self, planes):
+        logits, values = self.evaluate(None, planes)
+        return {"policy": logits, "value": values, "ownership": np.tile(self.ownership_logits, (len(planes), 1))}
+
+
+def test_final_status_list_reads_the_ownership_head_from_the_side_to_move():
+    # The stub's map, for whoever is to move: A1 -3, B1 +3, E5 and C3 0.
+    logits = np.zeros(25, np.float32)
+    logits[[GO5.parse_move(v) for v in ("A1", "B1", "E5")]] = [-3.0, 3.0, 0.0]
+    gtp = GTPEngine(GO5, lambda spec: TimedSearch(spec, OwnershipStub(logits), MCTSConfig(num_simulations=8)))
+    for line in ["boardsize 5", "play b A1", "play w E5", "play b B1", "play b C3"]:  # white to move
+        assert gtp.respond(line) == "= \n\n"
+    statuses = {status: sorted(gtp.respond(f"final_status_list {status}")[2:-2].split())
+                for status in ("alive", "dead", "seki")}
+    # White to move: the stub's map is white's, so A1 (black, -3 for white = owned by black)
+    # is alive, B1 (black, +3 for white) dead, C3 (black, 0) and E5 (white, 0) seki.
+    assert statuses == {"alive": ["A1"], "dead": ["B1"], "seki": ["C3", "E5"]}
+    assert gtp.respond("final_status_list dead alive") == "? syntax error\n\n"
+    rollouts = engine_for()
+    rollouts.respond("boardsize 5")
+    rollouts.respond("play b A1")
+    assert rollouts.respond("final_status_list dead") == "= \n\n"  # no ownership head: all alive
+    assert rollouts.respond("final_status_list alive") == "= A1\n\n"
+
+
+def test_kata_analyze_ownership_is_the_networks_map_for_the_colour_analysed():
+    torch.manual_seed(0)
+    model = PolicyValueNet.from_spec(GO5, NetConfig(blocks=1, channels=8, ownership_channels=4))
+    evaluator = NetworkEvaluator(model, device="cpu")
+    gtp = GTPEngine(GO5, lambda spec: TimedSearch(spec, evaluator, MCTSConfig(num_simulations=16)),
+                    analysis_simulations=32)
+    gtp.respond("boardsize 5")
+    gtp.respond("play b C3")
+    words = gtp.respond("kata-analyze w ownership true")[2:-2].split()
+    ownership = [float(w) for w in words[words.index("ownership") + 1:]]
+    planes = np.zeros((1, *GO5.planes_shape), np.float32)
+    GO5.encode(gtp.state, planes[0])  # white to move after C3
+    with torch.no_grad():
+        expected = torch.tanh(model.eval().forward_heads(torch.from_numpy(planes))["ownership"][0]).numpy()
+    assert len(ownership) == 25 and np.allclose(ownership, expected, atol=1e-4)
+    assert "ownership" not in gtp.respond("lz-analyze w ownership true")  # Leela Zero's format has none
