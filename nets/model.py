@@ -11,7 +11,9 @@ Input planes ``[B, C, H, W]`` float32 as the game's ``encode`` writes them
 Layout (AlphaGo Zero, Silver et al. 2017, scaled down)::
 
     stem     conv3x3(C -> ch) - BN - ReLU
-    tower    blocks x [conv3x3 - BN - ReLU - conv3x3 - BN - (+ skip) - ReLU]
+    tower    blocks x [conv3x3 - BN - ReLU - conv3x3 - BN - (+ skip) - ReLU]; with
+             ``global_pooling`` = g, every third block adds to its first BN's output a
+             per-channel bias from the board mean and max of a g-channel branch (KataGo)
     policy   conv1x1(ch -> policy_channels) - BN - ReLU - flatten - linear(-> A)
     value    conv1x1(ch -> value_channels) - BN - ReLU - flatten
              - linear(-> value_hidden) - ReLU - linear(-> 1) - tanh
@@ -61,6 +63,26 @@ class ResidualBlock(nn.Module):
         return torch.relu(x + y)
 
 
+class GlobalPoolingBlock(ResidualBlock):
+    """A residual block whose first convolution gets a per-channel bias computed from the
+    whole board (KataGo's global pooling): a 3x3 convolution to ``pooled`` channels, BN,
+    ReLU, their mean and max over the board, a linear layer to ``channels``.
+    [B, ch, H, W] -> same."""
+
+    def __init__(self, channels: int, pooled: int) -> None:
+        super().__init__(channels)
+        self.pool_conv = nn.Conv2d(channels, pooled, 3, padding=1, bias=False)
+        self.pool_bn = nn.BatchNorm2d(pooled)
+        self.pool_linear = nn.Linear(2 * pooled, channels, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = torch.relu(self.pool_bn(self.pool_conv(x)))
+        bias = self.pool_linear(torch.cat([g.mean(dim=(2, 3)), g.amax(dim=(2, 3))], dim=1))
+        y = torch.relu(self.bn1(self.conv1(x)) + bias[:, :, None, None])
+        y = self.bn2(self.conv2(y))
+        return torch.relu(x + y)
+
+
 def _squeeze(channels: int, out_channels: int) -> list[nn.Module]:
     """The start of a head: conv1x1 down to ``out_channels``, BN, ReLU, flatten to
     [B, out_channels * H * W]. Layer order and indices match the checkpoint keys."""
@@ -104,7 +126,9 @@ class PolicyValueNet(nn.Module):
             nn.BatchNorm2d(ch),
             nn.ReLU(inplace=True),
         )
-        self.tower = nn.Sequential(*(ResidualBlock(ch) for _ in range(config.blocks)))
+        self.tower = nn.Sequential(*(GlobalPoolingBlock(ch, config.global_pooling)
+                                     if config.global_pooling and i % 3 == 2 else ResidualBlock(ch)
+                                     for i in range(config.blocks)))
         self.policy_head = nn.Sequential(
             *_squeeze(ch, config.policy_channels),
             nn.Linear(config.policy_channels * cells, self.num_actions),

@@ -35,6 +35,7 @@ CONFIGS = [
     NetConfig(blocks=1, channels=16),
     NetConfig(blocks=2, channels=12, policy_channels=4, value_channels=2, value_hidden=16, reply_channels=3,
               ownership_channels=2, score_hidden=8),
+    NetConfig(blocks=3, channels=8, global_pooling=4),
 ]
 
 
@@ -476,3 +477,25 @@ def test_checkpoint_of_another_encoding_is_refused_when_loading(tmp_path):
     with pytest.raises(CheckpointShapeError):
         load_checkpoint(path, game=spec)
     assert load_checkpoint(path).model.planes_shape == (2, 6, 7), "without a game, no encoding check"
+
+
+def test_global_pooling_lets_every_point_see_the_whole_board():
+    """Three blocks of 3x3 convolutions see 7 points away; the corners of a 19x19 board are 18
+    apart. With a global pooling block the far corner's ownership changes with a stone in the
+    near one; without, it cannot."""
+    spec = engine.get_game("go19")
+    assert NetConfig.from_name("b3c8gp4") == NetConfig(blocks=3, channels=8, global_pooling=4)
+    assert NetConfig.from_name("b3c8gp4").name == "b3c8gp4" and NetConfig(blocks=3, channels=8).name == "b3c8"
+    planes = torch.zeros((2, *spec.planes_shape))
+    planes[1, 0, 18, 0] = 1.0  # a stone on A1 (bottom left) in the second position only
+    for pooled, far_corner_moves in ((0, False), (4, True)):
+        torch.manual_seed(0)
+        model = PolicyValueNet.from_spec(spec, NetConfig(blocks=3, channels=8, ownership_channels=2,
+                                                         global_pooling=pooled)).eval()
+        for module in model.modules():  # non-zero last norms, else every block starts as the identity
+            if isinstance(module, torch.nn.BatchNorm2d):
+                torch.nn.init.uniform_(module.weight, 0.5, 1.5)
+        with torch.no_grad():
+            ownership = model.forward_heads(planes)["ownership"]
+        top_right = 18  # T19: row 0, column 18
+        assert bool(ownership[0, top_right] != ownership[1, top_right]) == far_corner_moves
