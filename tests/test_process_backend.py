@@ -133,7 +133,7 @@ def gone(pid: int) -> bool:
 def test_sigkilled_trainer_takes_its_workers_along_and_resumes(tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--run-dir", str(run_dir),
-               "--generations", "3", "--workers", "2", "--num-simulations", "16",
+               "--generations", "3", "--workers", "2", "--train-threads", "2", "--num-simulations", "16",
                "--games-per-generation", str(GAMES), "--games-in-parallel", str(PARALLEL),
                "--steps-per-generation", "10", "--batch-size", "32", "--eval-positions", "0", "--device", "cpu"]
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
@@ -158,7 +158,7 @@ def test_sigkilled_trainer_takes_its_workers_along_and_resumes(tmp_path):
 
     finished = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
-    assert "2 self-play workers" in finished.stdout
+    assert "2 self-play workers, training on 2 threads" in finished.stdout
     assert load_checkpoint(paths.latest, game="tictactoe").extra["generation"] == 3
     assert [r["generation"] for r in read_metrics(paths)] == [1, 2, 3]
     for generation in (1, 2, 3):
