@@ -13,8 +13,9 @@ Three steps, each resumable:
 
 Each variant is the default Connect Four CPU preset with the flags of ``VARIANTS``; the
 in-run evaluation is off (``--eval-positions 0``) so that scoring costs no run time.
-Wall time is measured from the first generation's start (gen 0's checkpoint), so the
-numba compilation before it is not counted.
+Training time is the generations' durations summed: the numba compilation before the first
+generation, and the pause before a resumed run (``run`` again, e.g. ``--minutes 30`` more),
+are not counted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 VARIANTS: dict[str, list[str]] = {
     "puct": [],
@@ -75,12 +78,13 @@ def run_variant(args) -> int:
 
 
 def _checkpoint_times(run_dir: Path) -> list[tuple[float, Path]]:
-    """(minutes since generation 0's checkpoint, path) of every generation checkpoint."""
+    """(minutes of training, path) of every generation checkpoint: the generations' durations
+    summed, so that a run resumed later (``run`` again with more ``--minutes``) does not count
+    the pause."""
     rows = [json.loads(line) for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines()
             if line.strip()]
-    start = (run_dir / "checkpoints" / "gen00000.pt").stat().st_mtime
-    return [((row["wall_time"] - start) / 60.0, run_dir / "checkpoints" / f"gen{row['generation']:05d}.pt")
-            for row in rows]
+    minutes = np.cumsum([row["seconds"] for row in rows]) / 60.0
+    return [(float(at), run_dir / "checkpoints" / f"gen{row['generation']:05d}.pt") for at, row in zip(minutes, rows)]
 
 
 def score(args) -> int:
