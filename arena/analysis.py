@@ -133,20 +133,21 @@ def move_infos(search: BatchedSearch, request: AnalysisRequest, pv_length: int =
 
 def lz_analyze_line(infos: list[MoveInfo], format_move: Callable[[int], str]) -> str:
     """A report in Leela Zero's format (integers out of 10000)."""
-    return " ".join(
-        f"info move {format_move(info.action)} visits {info.visits} winrate {_per_10000(info.winrate)} "
-        f"prior {_per_10000(info.prior)} lcb {_per_10000(info.lcb)} order {order} "
-        f"pv {' '.join(format_move(a) for a in info.pv)}"
-        for order, info in enumerate(infos))
+    return _report(infos, format_move, lambda info: f"winrate {_per_10000(info.winrate)} "
+                                                    f"prior {_per_10000(info.prior)} lcb {_per_10000(info.lcb)}")
 
 
 def kata_analyze_line(infos: list[MoveInfo], format_move: Callable[[int], str]) -> str:
     """A report in KataGo's format (floats)."""
-    return " ".join(
-        f"info move {format_move(info.action)} visits {info.visits} utility {info.value:.6f} "
-        f"winrate {info.winrate:.6f} prior {info.prior:.6f} lcb {info.lcb:.6f} "
-        f"utilityLcb {2.0 * info.lcb - 1.0:.6f} order {order} pv {' '.join(format_move(a) for a in info.pv)}"
-        for order, info in enumerate(infos))
+    return _report(infos, format_move, lambda info: f"utility {info.value:.6f} winrate {info.winrate:.6f} "
+                                                    f"prior {info.prior:.6f} lcb {info.lcb:.6f} "
+                                                    f"utilityLcb {2.0 * info.lcb - 1.0:.6f}")
+
+
+def _report(infos: list[MoveInfo], format_move: Callable[[int], str], figures: Callable[[MoveInfo], str]) -> str:
+    """``info move M visits N <figures> order K pv M ...`` for each move, on one line."""
+    return " ".join(f"info move {format_move(info.action)} visits {info.visits} {figures(info)} order {order} "
+                    f"pv {' '.join(format_move(a) for a in info.pv)}" for order, info in enumerate(infos))
 
 
 def predicted_ownership(evaluator, spec: GameSpec, state: np.ndarray) -> np.ndarray | None:
