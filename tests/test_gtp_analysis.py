@@ -201,7 +201,7 @@ def test_kata_analyze_ownership_is_the_networks_map_for_the_colour_analysed():
                     analysis_simulations=32)
     gtp.respond("boardsize 5")
     gtp.respond("play b C3")
-    words = gtp.respond("kata-analyze w ownership true")[2:-2].split()
+    words = gtp.respond("kata-analyze w ownership true")[2:-2].splitlines()[-1].split()  # the last report
     ownership = [float(w) for w in words[words.index("ownership") + 1:]]
     planes = np.zeros((1, *GO5.planes_shape), np.float32)
     GO5.encode(gtp.state, planes[0])  # white to move after C3
