@@ -92,7 +92,7 @@ def test_analysis_finds_the_capture_and_reports_consistent_figures(command):
     assert abs(sum(float(m["prior"]) / scale for m in moves) - 1.0) < 0.01
     if command == "kata-analyze":
         assert all(abs(float(m["utility"]) - (2 * float(m["winrate"]) - 1)) < 1e-5 for m in moves)
-    assert len(parse_report(gtp.respond(f"{command} b maxmoves 3")[2:-2])) == 3
+    assert len(parse_report(gtp.respond(f"{command} b maxmoves 3")[2:-2].splitlines()[-1])) == 3
 
 
 def test_genmove_analyze_plays_its_move():
