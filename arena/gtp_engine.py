@@ -178,7 +178,6 @@ class Reply:
         self.lines = lines
         self.ident = ""
         self.text = ""
-        self.started = False
         self.streaming = False
 
     def fail(self, message: str) -> None:
@@ -206,7 +205,6 @@ class Reply:
             self.lines.wait()
 
     def _write(self, text: str) -> None:
-        self.started = True
         if self.stdout is None:
             self.text += text
         else:
@@ -236,6 +234,8 @@ class GTPEngine:
             "protocol_version": lambda args: PROTOCOL_VERSION,
             "name": lambda args: ENGINE_NAME,
             "version": lambda args: self.version,
+            "known_command": lambda args: "true" if args and self._known(args[0]) else "false",
+            "list_commands": lambda args: "\n".join(sorted([*self.commands, *self.streaming_commands])),
             "quit": self._quit,
             "boardsize": self._boardsize,
             "clear_board": lambda args: self._new_game(),
@@ -255,8 +255,6 @@ class GTPEngine:
             "lz-genmove_analyze": lambda args, reply: self._genmove_analyze(args, reply, lz_analyze_line),
             "kata-genmove_analyze": lambda args, reply: self._genmove_analyze(args, reply, kata_analyze_line),
         }
-        self.commands["known_command"] = lambda args: "true" if args and self._known(args[0]) else "false"
-        self.commands["list_commands"] = lambda args: "\n".join(sorted([*self.commands, *self.streaming_commands]))
         self._set_game(spec)
 
     # ---- protocol ---------------------------------------------------------------
@@ -267,7 +265,7 @@ class GTPEngine:
         here, with nothing to interrupt it, and answers with its last report."""
         reply = Reply(None, None)
         self.execute(line, reply)
-        return reply.text if reply.started else None
+        return reply.text or None
 
     def serve(self, stdin: TextIO, stdout: TextIO) -> int:
         """Answer commands until ``quit`` or the end of input; analysis streams its
@@ -386,22 +384,19 @@ class GTPEngine:
         search = self._analysis_search()
         ownership = (predicted_ownership(search.evaluator, self.spec, state)
                      if request.ownership and line_format is kata_analyze_line else None)
-        suffix = "" if ownership is None else " " + ownership_words(ownership)
+        report = self._reporter(reply, request, line_format, search,
+                                "" if ownership is None else " " + ownership_words(ownership))
         search.start(state)
-        next_report = time.monotonic() + request.interval
-        reported = True
+        reported_at = 0  # simulations done at the last report
         while not reply.input_waiting():
             if search.exhausted:
-                if not reported:
-                    reply.write_line(line_format(move_infos(search.search, request), self._vertex) + suffix)
+                if reported_at < search.done:
+                    report(now=True)
                 reply.wait_for_input()
                 break
             search.step()
-            reported = False
-            if time.monotonic() >= next_report:
-                reply.write_line(line_format(move_infos(search.search, request), self._vertex) + suffix)
-                next_report = time.monotonic() + request.interval
-                reported = True
+            if report():
+                reported_at = search.done
         return ""
 
     def _genmove_analyze(self, args: list[str], reply: Reply, line_format) -> str:
@@ -410,15 +405,23 @@ class GTPEngine:
         request, _ = self._analysis_request(args)
         colour = request.colour or go_positions.COLOUR_NAMES[go_positions.side_to_move(self.state)]
         reply.start()
+        return f"play {self._genmove([colour], after_step=self._reporter(reply, request, line_format, self.search))}"
+
+    def _reporter(self, reply: Reply, request: AnalysisRequest, line_format, search: TimedSearch,
+                  suffix: str = "") -> Callable[..., bool]:
+        """``report(now=False)``: write a report line of ``search``'s tree if the request's
+        interval has passed since the last (or ``now``); returns whether it wrote one."""
         next_report = time.monotonic() + request.interval
 
-        def report() -> None:
+        def report(now: bool = False) -> bool:
             nonlocal next_report
-            if time.monotonic() >= next_report:
-                reply.write_line(line_format(move_infos(self.search.search, request), self._vertex))
-                next_report = time.monotonic() + request.interval
+            if not now and time.monotonic() < next_report:
+                return False
+            reply.write_line(line_format(move_infos(search.search, request), self._vertex) + suffix)
+            next_report = time.monotonic() + request.interval
+            return True
 
-        return f"play {self._genmove([colour], after_step=report)}"
+        return report
 
     def _analysis_request(self, args: list[str]) -> tuple[AnalysisRequest, np.ndarray]:
         """The request and the position it analyses (the colour asked for to move)."""
@@ -453,9 +456,8 @@ class GTPEngine:
         else:
             black_view = ownership * (1 if go_positions.side_to_move(state) == go.BLACK else -1)
             own = {point: black_view[point] for point in black} | {point: -black_view[point] for point in white}
-            status = {point: "dead" if owner < -OWNED else "alive" if owner > OWNED else "seki"
-                      for point, owner in own.items()}
-            chosen = [point for point in black + white if status[point] == args[0]]
+            chosen = [point for point, owner in own.items()
+                      if ("dead" if owner < -OWNED else "alive" if owner > OWNED else "seki") == args[0]]
         return " ".join(self._vertex(point) for point in sorted(chosen))
 
     def _vertex(self, action: int) -> str:

@@ -425,23 +425,27 @@ def captured_signature(cells, frame, q, point, mover, n, stride, marks, stack):
 
 
 @numba.njit(cache=True)
-def area_owners(state, out):
-    """state [S], out [N*N] int8 (points as actions): each point's owner under area
-    scoring as the board stands, +1 black, -1 white, 0 neither: a stone's colour, or the
-    colour of the only stones an empty region touches (none or both: 0). Dead stones
-    count as alive (the game is played out: see ``search_mask``)."""
+def _area_count(state, owners, with_owners):
+    """Black's area minus white's under area scoring as the board stands (stones plus empty
+    regions that touch only that colour's stones), without komi; with ``with_owners``, also
+    each point's owner into ``owners [N*N]`` int8 (+1 black, -1 white, 0 neither). One
+    flood fill serves both; the count alone skips the bookkeeping (search_mask calls it)."""
     n = state[SIZE]
     stride = n + 2
     cells = state.view(np.int8)
     visited = np.zeros(cells.shape[0], np.bool_)
     stack = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
     region = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    difference = 0
     for r in range(n):
         for c in range(n):
             q = CELL0 + (r + 1) * stride + c + 1
             v = cells[q]
             if v != EMPTY:
-                out[r * n + c] = 1 if v & BLACK_CODES else -1
+                colour = 1 if v & BLACK_CODES else -1
+                difference += colour
+                if with_owners:
+                    owners[r * n + c] = colour
                 continue
             if visited[q]:
                 continue
@@ -451,7 +455,8 @@ def area_owners(state, out):
             while top > 0:
                 top -= 1
                 cell = stack[top]
-                region[size] = cell
+                if with_owners:
+                    region[size] = cell
                 size += 1
                 for u in (cell - 1, cell + 1, cell - stride, cell + stride):
                     w = cells[u]
@@ -463,17 +468,28 @@ def area_owners(state, out):
                     elif w != BORDER:
                         touches |= 1 if w & BLACK_CODES else 2
             owner = 1 if touches == 1 else -1 if touches == 2 else 0
-            for i in range(size):
-                point = (region[i] - CELL0) // stride - 1
-                out[point * n + (region[i] - CELL0) % stride - 1] = owner
+            difference += owner * size
+            if with_owners:
+                for i in range(size):
+                    offset = region[i] - CELL0
+                    owners[(offset // stride - 1) * n + offset % stride - 1] = owner
+    return difference
+
+
+@numba.njit(cache=True)
+def area_owners(state, out):
+    """state [S], out [N*N] int8 (points as actions): each point's owner under area
+    scoring as the board stands, +1 black, -1 white, 0 neither: a stone's colour, or the
+    colour of the only stones an empty region touches (none or both: 0). Dead stones
+    count as alive (the game is played out: see ``search_mask``)."""
+    _area_count(state, out, True)
 
 
 @numba.njit(cache=True)
 def area_difference(state):
-    """Black's area minus white's (``area_owners`` summed), without komi."""
-    owners = np.empty(state[SIZE] * state[SIZE], np.int8)
-    area_owners(state, owners)
-    return np.sum(owners.astype(np.int64))
+    """Black's area minus white's (stones plus empty regions that touch only that colour's
+    stones), without komi: ``area_owners`` summed."""
+    return _area_count(state, numba.carray(stack_words(1), 0, np.int8), False)
 
 
 def ownership_and_score(state: np.ndarray) -> tuple[np.ndarray, float]:

@@ -194,12 +194,6 @@ def run_train(args: argparse.Namespace, console: Console) -> int:
         return _train_locked(args, console, requested, changed)
 
 
-def training_threads(requested: int | None) -> int:
-    """Torch threads of the training process when self-play runs in worker processes: self-play
-    and training take turns, so the workers wait while it trains and it may use every core."""
-    return requested or usable_cores()
-
-
 def _train_locked(args: argparse.Namespace, console: Console, requested: RunConfig, changed: bool) -> int:
     import torch
 
@@ -222,7 +216,8 @@ def _train_locked(args: argparse.Namespace, console: Console, requested: RunConf
             from selfplay.process_backend import ProcessBackend
 
             backend = ProcessBackend(workers, log=console.print)
-            torch.set_num_threads(training_threads(args.train_threads))
+            # Self-play and training take turns: the workers wait while this process trains.
+            torch.set_num_threads(args.train_threads or usable_cores())
     try:
         return _train_with(args, console, config, backend)
     finally:

@@ -75,8 +75,10 @@ def test_analysis_finds_the_capture_and_reports_consistent_figures(command):
     text = gtp.respond(f"7 {command} b 1000 minmoves 20")  # no input to stop it: runs to its cap
     assert text.startswith("=7\n") and text.endswith("\n\n")
     lines = text[3:-2].splitlines()
-    assert len(lines) == 1  # the interval never passed: the one report at the cap
-    moves = parse_report(lines[0])
+    # One report at the cap, or more if a cold numba cache made a step outlast the interval:
+    # every line is a report, and the last one counts every simulation (checked below).
+    assert lines and all(line.startswith("info move ") for line in lines)
+    moves = parse_report(lines[-1])
     assert moves[0]["move"] == "E3"
     assert [int(m["order"]) for m in moves] == list(range(len(moves)))
     assert all(m["pv"][0] == m["move"] for m in moves)
