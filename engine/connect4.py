@@ -214,15 +214,22 @@ SPEC = spec_from_module(
     dirichlet_alpha=1.0,
     make_solver=_make_solver,
     eval_set="L1_R2_begin_medium",
-    # 2 CPU cores: the network is ~97% of self-play time, so a small one
-    # (b4c32: ~18k positions/s on one core, b6c64: ~4k) gives far more games per hour.
+    # 2 CPU cores, by the ablations in BENCHMARKS.md (docs/ablations_c4.jsonl):
+    # Gumbel search with 32 simulations learns more per minute than PUCT with
+    # 100; values discounted by 0.98 a ply tell a fast win from a slow one;
+    # 50 training steps a generation learn as much as 100 in less time; and
+    # b6c48, slower per game than b4c32, leads it in every column after an hour.
+    # Scoring 200 positions with 800 simulations takes longer than a generation's
+    # self-play: every 10th generation it costs about a tenth of the run.
     cpu_preset=TrainingPreset(
-        net="b4c32", eval_positions=200,
-        mcts={"num_simulations": 100},
+        net="b6c48", eval_positions=200, eval_every=10,
+        mcts={"num_simulations": 32, "search": "gumbel", "value_discount": 0.98},
         # 12 sampled opening moves, not 8: with 8 the second 65-minute run's
         # self-play collapsed into 70% draws of 38 moves by generation 55.
         selfplay={"games_in_parallel": 64, "games_per_generation": 128, "temperature_moves": 12},
-        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 200,
+        # The learning rate decays over the ~350 generations a 2-hour run reaches
+        # (14 s a generation at first, about 22 s once games last 30 moves).
+        train={"batch_size": 256, "steps_per_generation": 50, "lr_decay_generations": 350,
                "window_min": 20_000, "window_max": 300_000},
     ),
     gpu_preset=TrainingPreset(

@@ -51,6 +51,8 @@ class TrainingPreset:
     """Network shape, e.g. ``"b4c32"``."""
     eval_positions: int = 0
     """Solved positions scored per generation (games with an ``eval_set``; 0: none)."""
+    eval_every: int = 1
+    """Generations between two scorings of them (and the run's last generation)."""
     mcts: Mapping[str, Any] = field(default_factory=dict)
     selfplay: Mapping[str, Any] = field(default_factory=dict)
     train: Mapping[str, Any] = field(default_factory=dict)

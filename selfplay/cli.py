@@ -27,7 +27,7 @@ from selfplay.config import LOCATION_SETTINGS, ExpertConfig, GatingConfig, Pretr
     RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset, usable_cores
 from selfplay.flags import add_dataclass_flags, non_negative_float, non_negative_int, overrides_for, positive_int
 
-RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations")
+RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations", "eval_every")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop once this many generations are complete in total")
     train.add_argument("--minutes", type=non_negative_float,
                        help="stop after this many minutes (finishing no generation early)")
+    train.add_argument("--eval-every", type=positive_int,
+                       help="score the solved positions every N generations, and after the last one "
+                            "(default: the preset's; the with-search scoring can cost more than a generation)")
     placement = train.add_argument_group(
         "where self-play runs", "Not part of the run's settings, so a run can be resumed on another "
         "backend or with another number of workers or actors.")
@@ -145,7 +148,7 @@ def _solved_set(text: str) -> str:
 def _changed(base, args: argparse.Namespace, sections: dict[str, type], fixed: dict) -> tuple:
     """``base`` with the command line's RUN_FLAGS, the fields of each nested ``sections`` config,
     and ``fixed``; and whether any setting changed (``LOCATION_SETTINGS`` such as --device aside)."""
-    run_changes = {name: getattr(args, name) for name in RUN_FLAGS if getattr(args, name) is not None}
+    run_changes = {name: getattr(args, name, None) for name in RUN_FLAGS if getattr(args, name, None) is not None}
     nested = {name: overrides_for(args, cls) for name, cls in sections.items()}
     config = dataclasses.replace(base, **run_changes, **fixed, **{
         name: dataclasses.replace(getattr(base, name), **changes) for name, changes in nested.items()})

@@ -250,6 +250,9 @@ class RunConfig(CommonConfig):
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     gating: GatingConfig = field(default_factory=GatingConfig)  # absent from runs made before gating
+    eval_every: int = 1
+    """Generations between two scorings of the solved positions; the last generation of a run
+    (by --generations or --minutes) is always scored."""
     init: str = ""
     """--init, as an absolute path: the run directory (its best.pt, else latest.pt) or checkpoint
     file whose network is generation 0; empty for random weights."""
@@ -264,6 +267,7 @@ class RunConfig(CommonConfig):
         _require(engine.get_game(self.game).final_ownership is not None
                  or self.train.ownership_weight == self.train.score_weight == 0.0,
                  f"ownership and score targets need a game scored by territory (Go), not {self.game}")
+        _require(self.eval_every >= 1, "eval_every must be at least 1")
         _require(self.train.expert_mix == 0.0 or bool(self.init),
                  "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
 
@@ -397,7 +401,7 @@ def _section(cls: type, overrides, game: str):
 def preset(game: str, gpu: bool) -> RunConfig:
     """Settings sized for the machine (a 2-core CPU, or one GPU): the game's TrainingPreset."""
     chosen = _training_preset(game, gpu)
-    return RunConfig(game=game, net=chosen.net, eval_positions=chosen.eval_positions,
+    return RunConfig(game=game, net=chosen.net, eval_positions=chosen.eval_positions, eval_every=chosen.eval_every,
                      mcts=_section(MCTSConfig, chosen.mcts, game),
                      selfplay=_section(SelfPlayConfig, chosen.selfplay, game),
                      train=_section(TrainConfig, chosen.train, game))

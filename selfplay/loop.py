@@ -231,8 +231,11 @@ class TrainingRun:
                 if self.config.gating.enabled:
                     on_progress({"phase": "gating"})
                     row.update(self.gate(generation))
-                on_progress({"phase": "evaluating"})
-                row.update(self.evaluate())
+                last = (generations is not None and generation >= generations) or \
+                    (deadline is not None and time.time() > deadline)
+                if last or generation % self.config.eval_every == 0:
+                    on_progress({"phase": "evaluating"})
+                    row.update(self.evaluate())
                 self.generation = generation
                 row.update(train_steps=self.train_steps, seconds=time.perf_counter() - started,
                            wall_time=time.time())
