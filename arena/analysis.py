@@ -7,7 +7,11 @@ A request's arguments are ``[colour] [interval] [key value ...]``: the colour to
 searched root move, best first, each as ``info move D4 visits 120 winrate ... pv D4 E5 ...``;
 with ``ownership true`` kata-analyze ends it with ``ownership`` and one float per point
 (row by row from the top left, for the colour analysed): the network's ownership head's
-map of the position (none when the network has no such head, or without a network).
+map of the position (none when the network has no such head, or without a network). With a
+network that has a score head, kata-analyze also writes each move's ``scoreMean`` and
+``scoreLead``: the search's mean final margin in points below that move, for the colour
+analysed (the same figure twice: our score is the expected margin, KataGo's two differ
+only in how they treat its self-play komi).
 
 Values are for the colour analysed. lz-analyze writes winrate, prior and lcb as integers
 out of 10000; kata-analyze writes floats (winrate in [0, 1], utility in [-1, 1]). Our search
@@ -101,6 +105,8 @@ class MoveInfo:
     prior: float
     pv: list[int]
     """The principal variation, starting with ``action``."""
+    score: float | None = None
+    """Mean final score margin (points) for the side analysed; None without a score head."""
 
     @property
     def winrate(self) -> float:
@@ -122,11 +128,12 @@ def move_infos(search: BatchedSearch, request: AnalysisRequest, pv_length: int =
     searched = np.flatnonzero(stats.visits > 0)
     searched = searched[np.lexsort((-stats.priors[searched], -stats.visits[searched]))]
     infos = [MoveInfo(int(a), int(stats.visits[a]), float(stats.values[a]), float(stats.priors[a]),
-                      search.principal_variation(0, pv_length, first=int(a))) for a in searched]
+                      search.principal_variation(0, pv_length, first=int(a)),
+                      None if stats.scores is None else float(stats.scores[a])) for a in searched]
     if len(infos) < request.min_moves:
         unsearched = np.flatnonzero(stats.legal & (stats.visits == 0))
         unsearched = unsearched[np.argsort(-stats.priors[unsearched], kind="stable")]
-        infos += [MoveInfo(int(a), 0, stats.root_value, float(stats.priors[a]), [int(a)])
+        infos += [MoveInfo(int(a), 0, stats.root_value, float(stats.priors[a]), [int(a)], stats.root_score)
                   for a in unsearched[:request.min_moves - len(infos)]]
     return infos[:request.max_moves]
 
@@ -140,8 +147,12 @@ def lz_analyze_line(infos: list[MoveInfo], format_move: Callable[[int], str]) ->
 def kata_analyze_line(infos: list[MoveInfo], format_move: Callable[[int], str]) -> str:
     """A report in KataGo's format (floats)."""
     return _report(infos, format_move, lambda info: f"utility {info.value:.6f} winrate {info.winrate:.6f} "
-                                                    f"prior {info.prior:.6f} lcb {info.lcb:.6f} "
-                                                    f"utilityLcb {2.0 * info.lcb - 1.0:.6f}")
+                                                    f"{_score_words(info.score)}prior {info.prior:.6f} "
+                                                    f"lcb {info.lcb:.6f} utilityLcb {2.0 * info.lcb - 1.0:.6f}")
+
+
+def _score_words(score: float | None) -> str:
+    return "" if score is None else f"scoreMean {score:.6f} scoreLead {score:.6f} "
 
 
 def _report(infos: list[MoveInfo], format_move: Callable[[int], str], figures: Callable[[MoveInfo], str]) -> str:

@@ -59,14 +59,16 @@ class TimedSearch:
     """Batched MCTS on one position at a time that stops at a simulation cap or a deadline.
 
     The search runs in chunks of simulations on one tree; between chunks it
-    checks the clock, so a move costs at most one chunk more than its time.
+    checks the clock, so a move costs at most one chunk more than its time. With a
+    network that has a score head it tracks score margins too (analysis reports them).
     """
 
     def __init__(self, spec: GameSpec, evaluator, config: MCTSConfig, chunk: int = 16):
         self.spec = spec
         self.evaluator = evaluator
         self.config = config.replace(root_noise=False, reuse_tree=False)
-        self.search = BatchedSearch(spec, evaluator, self.config, batch_size=1)
+        self.search = BatchedSearch(spec, evaluator, self.config, batch_size=1,
+                                    scores=getattr(evaluator, "has_score", False))
         self.chunk = chunk
         self.done = 0
         self.result = None

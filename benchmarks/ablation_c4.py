@@ -11,8 +11,8 @@ Three steps, each resumable:
     # the table (Markdown) and the plot
     python benchmarks/ablation_c4.py report --runs runs/ablation --plot docs/ablations_c4.png
 
-Each variant is the default Connect Four CPU preset with the flags of ``VARIANTS``; the
-in-run evaluation is off (``--eval-positions 0``) so that scoring costs no run time.
+Each variant is ``BASELINE`` (the Connect Four CPU preset the ablations started from, before
+their findings became the preset) with the flags of ``VARIANTS``; the in-run evaluation is off (``--eval-positions 0``) so that scoring costs no run time.
 Training time is the generations' durations summed: the numba compilation before the first
 generation, and the pause before a resumed run (``run`` again, e.g. ``--minutes 30`` more),
 are not counted.
@@ -29,6 +29,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+BASELINE = ["--net", "b4c32", "--search", "puct", "--num-simulations", "100", "--value-discount", "1.0",
+            "--steps-per-generation", "100", "--lr-decay-generations", "200"]
+"""The CPU preset of 2026-12-03: AlphaZero's PUCT with 100 simulations, b4c32, 100 steps a generation."""
 
 VARIANTS: dict[str, list[str]] = {
     "puct": [],
@@ -47,7 +51,7 @@ VARIANTS: dict[str, list[str]] = {
     "b6c48": ["--net", "b6c48"],
     "b4c64": ["--net", "b4c64"],
 }
-"""Variant name -> its ``selfplay train`` flags on top of the preset."""
+"""Variant name -> its ``selfplay train`` flags on top of ``BASELINE``."""
 
 SETS = ("L1_R2_begin_medium", "L2_R2_middle_medium")
 SIMULATIONS = (0, 800)
@@ -71,7 +75,7 @@ def run_variant(args) -> int:
     run_dir = args.runs / f"{args.variant}-s{args.seed}"
     command = ["taskset", "-c", str(args.cpu), sys.executable, "-m", "selfplay", "train", "--game", "connect4",
                "--run-dir", str(run_dir), "--minutes", str(args.minutes), "--seed", str(args.seed),
-               "--workers", "1", "--eval-positions", "0", *flags]
+               "--workers", "1", "--eval-positions", "0", *BASELINE, *flags]
     print(" ".join(command), flush=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.call(command, env=env)

@@ -502,6 +502,12 @@ def ownership_and_score(state: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 @numba.njit(cache=True)
+def final_margin(state):
+    """``GameSpec.final_margin``: the side to move's area margin after komi, as the board stands."""
+    return (area_difference(state) - state[KOMI2] / 2.0) * state[TO_MOVE]
+
+
+@numba.njit(cache=True)
 def final_status(state):
     """The value for the side to move if the game ended now (area score and komi)."""
     black_margin = 2 * area_difference(state) - state[KOMI2]
@@ -1057,6 +1063,7 @@ def spec_for_size(size: int):
         dirichlet_alpha=round(10.0 / num_points, 3),  # AlphaZero's 0.03 on 19x19
         gtp_size=size,
         final_ownership=ownership_and_score,
+        final_margin=final_margin,
         **_training_presets(size),
     )
 

@@ -153,6 +153,10 @@ class GameSpec:
     """(state [S] of a finished game) -> (owners [H*W] int8: each point's final owner, +1 the
     first player, -1 the second, 0 neither; the first player's final score margin): the
     ownership and score targets (Go, area scoring)."""
+    final_margin: Callable[[np.ndarray], float] | None = None
+    """(state [S] of a finished game) -> float, a numba kernel: the side to move's final score
+    margin (Go: area count and komi), which a search that tracks scores backs up from a
+    finished game; None: a game without scores."""
     eval_set: str | None = None
     """The solved set (``engine.solved_sets``) that training scores this game's agents on."""
     cpu_preset: TrainingPreset | None = None

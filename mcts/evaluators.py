@@ -6,6 +6,8 @@ it without ``mcts`` importing torch)::
     needs_planes: bool     # True: the search encodes input planes for it
     evaluate(states [M, S] int64, planes [M, C, H, W] float32 | None)
         -> logits [M, A] float32, values [M] float32 in [-1, 1] for the side to move
+    has_score: bool        # optional; True: it also predicts final score margins with
+    evaluate_scores(states, planes) -> logits, values, scores [M] float32 (points)
 
 Two evaluators live here, both numba playout evaluators: ``UniformEvaluator``
 (flat priors, value 0) and ``RolloutEvaluator`` (flat priors, value = mean

@@ -41,10 +41,16 @@ def tree_kernels(spec: GameSpec) -> TreeKernels:
 def _tree_kernels_of(game: str) -> TreeKernels:
     spec = engine.get_game(game)
     return _make_tree_kernels(game, spec.search_mask, spec.play_into, spec.status, spec.encode,
-                              playout_kernel(spec))
+                              playout_kernel(spec), spec.final_margin or no_margin)
 
 
-def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_values) -> TreeKernels:
+@numba.njit(cache=True)
+def no_margin(state):
+    """The final margin of a game without scores (GameSpec.final_margin None)."""
+    return 0.0
+
+
+def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_values, final_margin) -> TreeKernels:
     # Closures captured by other closures get stable identities (engine.numba_cache).
 
     @numba.njit(cache=True)
@@ -55,7 +61,10 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
         tree.visits[b, node] = 0
         tree.value_sums[b, node] = 0.0
         tree.raw_values[b, node] = 0.0
+        tree.score_sums[b, node] = 0.0
         tree.statuses[b, node] = status(tree.states[b, node])
+        # A finished game's exact margin; an evaluated leaf's comes from the evaluator.
+        tree.raw_scores[b, node] = final_margin(tree.states[b, node]) if tree.statuses[b, node] != ONGOING else 0.0
         tree.expanded[b, node] = PENDING
         search_mask(tree.states[b, node], tree.legal[b, node])
         for a in range(tree.children.shape[2]):  # plain loops: slice assignment is slower on short rows
@@ -167,12 +176,13 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
     @numba.njit(cache=True)
     def run_playout_search(tree, active, sims_target, sims_done, leaves_per_tree, params,
                            leaf_nodes, eval_slots, leaf_states, leaf_planes,
-                           num_playouts, seed, logits, values):
+                           num_playouts, seed, logits, values, leaf_scores):
         """A whole search with a playout evaluator, every step inside numba.
 
         Same steps as ``BatchedSearch.run``'s Python loop (select, evaluate, back up),
         so results are identical; it only saves the per-step crossing into numba.
-        logits [B*L, A] float32 zeros (flat priors), values [B*L] float32 scratch.
+        logits [B*L, A] float32 zeros (flat priors), values [B*L] float32 scratch,
+        leaf_scores [B*L] float32 zeros (playouts predict no margins).
         """
         scores = np.empty(tree.children.shape[2])
         while True:
@@ -181,7 +191,7 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
             if num_eval < 0:
                 break
             playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
-            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params)
+            backup_leaves(tree, leaf_nodes, eval_slots, logits, values, leaf_scores, sims_done, params)
 
     # Named too, though nothing captures them: copies per game must not share symbols (engine.numba_cache).
     stable_identity(set_root, f"mcts.kernels.set_root[{game}]")

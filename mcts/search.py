@@ -61,6 +61,11 @@ class RootChildren(NamedTuple):
     """bool: the actions search considers (``GameSpec.search_mask``)."""
     root_value: float
     """The root's mean value for its side to move, in [-1, 1] (0 before any visit)."""
+    scores: np.ndarray | None = None
+    """float64: mean final score margin (points) of each action for the side to move at the
+    root (NaN if never visited); None unless the search tracks scores."""
+    root_score: float | None = None
+    """The root's mean score margin for its side to move; None unless the search tracks scores."""
 
 
 def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
@@ -70,11 +75,20 @@ def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
 
 
 class BatchedSearch:
-    """B search trees searched together, one evaluator call per simulation step."""
+    """B search trees searched together, one evaluator call per simulation step.
 
-    def __init__(self, spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, batch_size: int = 1):
+    With ``scores``, the evaluator's ``evaluate_scores`` (``has_score``: a network with a score head) values
+    the leaves, and the tree keeps each node's mean final score margin beside its value
+    (``root_children``): what analysis reports as the score lead.
+    """
+
+    def __init__(self, spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, batch_size: int = 1,
+                 scores: bool = False):
+        if scores and not getattr(evaluator, "has_score", False):
+            raise ValueError("tracking scores needs an evaluator that predicts them (a network with a score head)")
         self.spec = spec
         self.evaluator = evaluator
+        self.tracks_scores = scores
         self.config = config
         self.batch_size = batch_size
         self.max_new_nodes = config.num_simulations + config.leaves_per_tree + 1
@@ -94,6 +108,7 @@ class BatchedSearch:
         self._no_logits = np.zeros((0, spec.num_actions), np.float32)
         self._flat_logits = np.zeros((leaves, spec.num_actions), np.float32)
         self._leaf_values = np.zeros(leaves, np.float32)
+        self._no_leaf_scores = np.zeros(leaves, np.float32)
         self._scores = np.zeros(spec.num_actions, np.float64)  # Gumbel search's scratch row
         self._no_values = np.zeros(0, np.float32)
         self._order = np.zeros(capacity, np.int32)
@@ -207,7 +222,8 @@ class BatchedSearch:
         self.kernels.run_playout_search(
             self.tree, self.active, self.sims_target, self.sims_done, self.config.leaves_per_tree, params,
             self.leaf_nodes, self.eval_slots, self.leaf_states, self.leaf_planes,
-            self.evaluator.num_playouts, self.evaluator.seed, self._flat_logits, self._leaf_values)
+            self.evaluator.num_playouts, self.evaluator.seed, self._flat_logits, self._leaf_values,
+            self._no_leaf_scores)
 
     def _run_steps(self, params: SearchParams) -> None:
         """Select, evaluate, back up until every tree has its simulations: one evaluator call per step."""
@@ -220,14 +236,20 @@ class BatchedSearch:
                 self._scores)
             if num_eval < 0:
                 break
+            scores = self._no_leaf_scores
             if num_eval:
                 planes = self.leaf_planes[:num_eval] if self.needs_planes else None
-                logits, values = evaluate(self.leaf_states[:num_eval], planes)
+                if self.tracks_scores:
+                    logits, values, scores = self.evaluator.evaluate_scores(self.leaf_states[:num_eval], planes)
+                    scores = np.ascontiguousarray(scores, np.float32)
+                else:
+                    logits, values = evaluate(self.leaf_states[:num_eval], planes)
                 logits = np.ascontiguousarray(logits, np.float32)
                 values = np.ascontiguousarray(values, np.float32)
             else:
                 logits, values = self._no_logits, self._no_values
-            backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values, self.sims_done, params)
+            backup_leaves(self.tree, self.leaf_nodes, self.eval_slots, logits, values, scores, self.sims_done,
+                          params)
 
     def _draw_root_noise(self, rngs: Sequence[np.random.Generator]) -> None:
         noise = self.tree.root_noise
@@ -260,8 +282,14 @@ class BatchedSearch:
         values = np.where(visits > 0, sums / np.maximum(visits, 1), np.nan)
         root_visits = tree.visits[b, ROOT]
         root_value = -tree.value_sums[b, ROOT] / root_visits if root_visits > 0 else 0.0
-        return RootChildren(visits.astype(np.int64), values, tree.priors[b, ROOT].copy(), tree.legal[b, ROOT].copy(),
-                            float(root_value))
+        children_stats = RootChildren(visits.astype(np.int64), values, tree.priors[b, ROOT].copy(),
+                                      tree.legal[b, ROOT].copy(), float(root_value))
+        if not self.tracks_scores:
+            return children_stats
+        score_sums = np.where(searched, tree.score_sums[b, nodes], 0.0)
+        root_score = -tree.score_sums[b, ROOT] / root_visits if root_visits > 0 else float(tree.raw_scores[b, ROOT])
+        return children_stats._replace(scores=np.where(visits > 0, score_sums / np.maximum(visits, 1), np.nan),
+                                       root_score=float(root_score))
 
 
 def sample_move(log_weights: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

@@ -11,6 +11,8 @@ picks the child with the highest ``value_sums / visits``, and the value of
 node n for the player to move *at* n is ``-value_sums[b, n] / visits[b, n]``.
 Evaluators and game status report values for the side to move at the
 evaluated position, so a backup negates once before adding into the leaf.
+``score_sums`` (score margins in points, where the evaluator predicts them) follow
+the same convention.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ class Tree(NamedTuple):
     raw_values: np.ndarray
     """[B, N] float32: the evaluator's value of the node for its side to move (the exact value
     of a finished game); Gumbel search completes unvisited actions' values with it."""
+    score_sums: np.ndarray
+    """[B, N] float64: summed final score margins (points), from the view of the player who
+    moved into the node, like ``value_sums`` but never discounted; zero unless the search
+    tracks scores (``BatchedSearch(..., scores=True)``)."""
+    raw_scores: np.ndarray
+    """[B, N] float32: the evaluator's score margin of the node for its side to move (the
+    exact margin of a finished game: ``GameSpec.final_margin``)."""
     gumbel: np.ndarray
     """[B, A] float32: Gumbel noise g(a) of the root's actions in Gumbel search (0: no noise)."""
     search_start: np.ndarray
@@ -107,6 +116,8 @@ def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: 
         num_nodes=np.zeros(b, np.int32),
         root_noise=np.zeros((b, a), np.float32),
         raw_values=np.zeros((b, n), np.float32),
+        score_sums=np.zeros((b, n), np.float64),
+        raw_scores=np.zeros((b, n), np.float32),
         gumbel=np.zeros((b, a), np.float32),
         search_start=np.zeros((b, a), np.int32),
     )

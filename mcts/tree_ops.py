@@ -122,15 +122,19 @@ def expand(tree, b, node, logits):
 
 
 @numba.njit(cache=True)
-def backup(tree, b, leaf, leaf_value, virtual_loss, discount):
-    """Add ``leaf_value`` (for the side to move at ``leaf``) up the path to the root,
-    replacing the virtual losses that selection put there; each ply up multiplies it by
-    ``discount`` (1: none), so that a nearer win is worth more."""
+def backup(tree, b, leaf, leaf_value, leaf_score, virtual_loss, discount):
+    """Add ``leaf_value`` and ``leaf_score`` (for the side to move at ``leaf``) up the path to
+    the root, replacing the virtual losses that selection put there; each ply up multiplies
+    the value by ``discount`` (1: none), so that a nearer win is worth more (a score margin
+    is the same at any distance)."""
     value = -leaf_value
+    score = -leaf_score
     node = leaf
     while node != UNVISITED:
         tree.value_sums[b, node] += value + virtual_loss
+        tree.score_sums[b, node] += score
         value = -value * discount
+        score = -score
         node = tree.parents[b, node]
 
 
@@ -145,11 +149,12 @@ def revert_virtual_visits(tree, b, leaf, virtual_loss):
 
 
 @numba.njit(cache=True)
-def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, params):
+def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, scores, sims_done, params):
     """Expand and back up every leaf selected in one step.
 
     leaf_nodes [B, L] int32 and eval_slots [B, L] int32 as written by selection;
-    logits [M, A] float32 and values [M] float32 are the evaluator's output for the
+    logits [M, A] float32, values [M] float32 and scores [M] float32 (score margins; zeros
+    when the search does not track them) are the evaluator's output for the
     M leaves with ``eval_slots >= 0``; sims_done [B] int32 is advanced by the
     simulations completed (the root's own first evaluation is not a simulation);
     params a ``SearchParams``.
@@ -169,8 +174,9 @@ def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, sims_done, param
             else:
                 expand(tree, b, leaf, logits[slot])
                 value = float(values[slot])
+                tree.raw_scores[b, leaf] = scores[slot]
             tree.raw_values[b, leaf] = value
-            backup(tree, b, leaf, value, virtual_loss, params.discount)
+            backup(tree, b, leaf, value, float(tree.raw_scores[b, leaf]), virtual_loss, params.discount)
             if leaf != ROOT:
                 sims_done[b] += 1
 
@@ -258,14 +264,18 @@ def principal_variation(tree, b, node, out):
 def _forget_subtree(tree, b, parent, top, child, discount):
     """Take the statistics of ``child``'s subtree out of ``parent`` and its ancestors up
     to ``top``, so that visits still add up (N = 1 + sum of the children's N) once the
-    subtree is dropped. Value sums alternate sign (and are discounted) from one level to the next."""
+    subtree is dropped. Value and score sums alternate sign (values are discounted) from one
+    level to the next."""
     visits = tree.visits[b, child]
     value = tree.value_sums[b, child]
+    score = tree.score_sums[b, child]
     node = parent
     while True:
         value = -value * discount
+        score = -score
         tree.visits[b, node] -= visits
         tree.value_sums[b, node] -= value
+        tree.score_sums[b, node] -= score
         if node == top:
             break
         node = tree.parents[b, node]
@@ -312,6 +322,8 @@ def reuse_subtree(tree, b, new_root, keep_limit, order, remap, discount):
         tree.visits[b, new] = tree.visits[b, old]
         tree.value_sums[b, new] = tree.value_sums[b, old]
         tree.raw_values[b, new] = tree.raw_values[b, old]
+        tree.score_sums[b, new] = tree.score_sums[b, old]
+        tree.raw_scores[b, new] = tree.raw_scores[b, old]
         tree.priors[b, new] = tree.priors[b, old]
         tree.legal[b, new] = tree.legal[b, old]
         tree.states[b, new] = tree.states[b, old]

@@ -149,6 +149,11 @@ class NetworkEvaluator:
         """A: length of each logits row."""
         return self._model.num_actions
 
+    @property
+    def has_score(self) -> bool:
+        """Whether the network predicts final score margins (a score head): ``evaluate_scores``."""
+        return self._model.score_head is not None
+
     # -- evaluation --------------------------------------------------------
 
     def evaluate(self, states: np.ndarray | None, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +180,19 @@ class NetworkEvaluator:
             self.seconds_evaluating += time.perf_counter() - started
 
     __call__ = evaluate
+
+    def evaluate_scores(self, states: np.ndarray | None, planes: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``evaluate`` and the score head's final margins ``scores`` [B] float32 (points, for
+        the side to move): what a search that tracks scores calls (``BatchedSearch(...,
+        scores=True)``, for analysis). Runs the uncompiled network. ValueError without a score head."""
+        if not self.has_score:
+            raise ValueError(f"the {self._model.config} network has no score head")
+        started = time.perf_counter()
+        heads = self.evaluate_heads(planes)
+        self.positions_evaluated += len(heads["value"])
+        self.seconds_evaluating += time.perf_counter() - started
+        return heads["policy"], heads["value"], heads["score"]
 
     def evaluate_heads(self, planes: np.ndarray) -> dict[str, np.ndarray]:
         """Every head's output (``PolicyValueNet.forward_heads``: policy, value and the auxiliary

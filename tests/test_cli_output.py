@@ -41,20 +41,24 @@ def test_console_off_a_terminal_neither_wraps_nor_truncates():
 
 
 def test_train_log_and_status_in_a_pipe_keep_whole_lines(tmp_path):
-    """A Connect Four run scores the shipped solved positions from its first generation, and its
-    lines reach a pipe unbroken (run from another directory, as an installed copy would be)."""
+    """A Connect Four run scores the shipped solved positions every --eval-every generations and
+    after its last, and its lines reach a pipe unbroken (run from another directory, as an
+    installed copy would be)."""
     run_dir = tmp_path / "c4"
-    trained = selfplay("train", "--game", "connect4", "--run-dir", str(run_dir), "--generations", "1",
+    trained = selfplay("train", "--game", "connect4", "--run-dir", str(run_dir), "--generations", "3",
                        "--net", "b1c8", "--num-simulations", "4", "--games-per-generation", "8",
                        "--games-in-parallel", "8", "--steps-per-generation", "2", "--batch-size", "16",
-                       "--eval-positions", "20", "--eval-simulations", "4", "--device", "cpu", cwd=tmp_path)
+                       "--eval-positions", "20", "--eval-simulations", "4", "--eval-every", "2",
+                       "--device", "cpu", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
-    [line] = [line for line in trained.stdout.splitlines() if line.startswith("generation 1:")]
-    assert "mean length" in line and "optimal moves (exact / result)" in line and line.endswith(" s")
-    assert len(line) > 80
-    row = json.loads((run_dir / "logs" / "metrics.jsonl").read_text().splitlines()[0])
+    lines = [line for line in trained.stdout.splitlines() if line.startswith("generation ")]
+    assert [("optimal moves (exact / result)" in line) for line in lines] == [False, True, True]
+    assert all("mean length" in line and line.endswith(" s") for line in lines)
+    assert len(lines[1]) > 80
+    rows = [json.loads(line) for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert ["optimal_moves_net" in row for row in rows] == [False, True, True]
     for key in ("optimal_moves_net", "optimal_moves_search", "optimal_result_net", "optimal_result_search"):
-        assert 0.0 <= row[key] <= 1.0
+        assert 0.0 <= rows[-1][key] <= 1.0
     status = selfplay("status", "--run-dir", str(run_dir), cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    assert "…" not in status.stdout and f"{row['optimal_moves_net']:.1%}" in status.stdout
+    assert "…" not in status.stdout and f"{rows[-1]['optimal_moves_net']:.1%}" in status.stdout

@@ -211,3 +211,42 @@ def test_kata_analyze_ownership_is_the_networks_map_for_the_colour_analysed():
         expected = torch.tanh(model.eval().forward_heads(torch.from_numpy(planes))["ownership"][0]).numpy()
     assert len(ownership) == 25 and np.allclose(ownership, expected, atol=1e-4)
     assert "ownership" not in gtp.respond("lz-analyze w ownership true")  # Leela Zero's format has none
+
+
+class ScoreStub:
+    """A network stand-in with a score head: uniform priors but a strong one for the pass,
+    value 0, and a margin of 3 points for whoever is to move."""
+
+    needs_planes = True
+    has_score = True
+
+    def evaluate(self, states, planes):
+        logits, values, _ = self.evaluate_scores(states, planes)
+        return logits, values
+
+    def evaluate_scores(self, states, planes):
+        logits = np.zeros((len(planes), GO5.num_actions), np.float32)
+        logits[:, GO5.num_actions - 1] = 3.0
+        return logits, np.zeros(len(planes), np.float32), np.full(len(planes), 3.0, np.float32)
+
+
+def test_kata_analyze_reports_the_searched_score_lead():
+    gtp = GTPEngine(GO5, lambda spec: TimedSearch(spec, ScoreStub(), MCTSConfig(num_simulations=16)),
+                    analysis_simulations=64)
+    # Black D and E (10 points), white A to C (15 points), komi 7.5; black has passed, so
+    # white's pass ends the game: white wins by 15 - 10 + 7.5 = 12.5, exactly, every visit.
+    setup = ["boardsize 5", "komi 7.5", *[f"play {colour} {column}{row}" for row in range(1, 6)
+                                          for colour, column in (("b", "D"), ("w", "C"))], "play b pass"]
+    assert all(gtp.respond(line) == "= \n\n" for line in setup)
+    report = gtp.respond("kata-analyze w 1000 minmoves 3")[2:-2].splitlines()[-1]
+    moves = {m["move"]: m for m in parse_report(report)}
+    passes = int(moves["pass"]["visits"])
+    assert float(moves["pass"]["scoreLead"]) == pytest.approx(12.5) and passes > 0
+    assert all(m["scoreLead"] == m["scoreMean"] for m in moves.values())
+    # Moves never searched report the root's mean: its own evaluation (the stub's 3 for
+    # white) and the visits below it.
+    unsearched = [m for m in moves.values() if int(m["visits"]) == 0]
+    root_score = (3.0 + (passes * 12.5 + sum(int(m["visits"]) * float(m["scoreLead"]) for move, m in moves.items()
+                                              if move != "pass"))) / (sum(int(m["visits"]) for m in moves.values()) + 1)
+    assert unsearched and all(float(m["scoreLead"]) == pytest.approx(root_score, abs=1e-5) for m in unsearched)
+    assert "scoreLead" not in gtp.respond("lz-analyze w 1000")  # Leela Zero's format has no score
