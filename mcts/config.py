@@ -56,6 +56,16 @@ class MCTSConfig:
     """Gumbel search: c_visit of sigma(q) = (c_visit + max N) * c_scale * q (the paper: 50)."""
     gumbel_c_scale: float = 0.1
     """Gumbel search: c_scale of sigma(q), on values min-max normalised to [0, 1] (DeepMind's mctx: 0.1)."""
+    score_utility: float = 0.0
+    """KataGo's score utility: search maximises value + score_utility * (2 / pi) *
+    atan((margin - centre) / score_scale) instead of the value alone, with margin the
+    predicted final score margin below a move and centre the root's at the start of the search,
+    so that a won game is not thrown away by careless moves and a lost one is fought. Needs an
+    evaluator that predicts margins (a network with a score head); 0: values alone (KataGo: 0.3
+    or so)."""
+    score_scale: float = 0.0
+    """Points of margin over which the score utility bends (atan's scale); 0: the board's side
+    length (9 on 9x9)."""
     reuse_tree: bool = True
     """Keep the chosen child's subtree, with its statistics, as the next root."""
 
@@ -66,6 +76,8 @@ class MCTSConfig:
             raise ValueError("gumbel_considered must be at least 1")
         if not (self.gumbel_c_visit >= 0.0 and self.gumbel_c_scale > 0.0):
             raise ValueError("gumbel_c_visit must not be negative and gumbel_c_scale must be positive")
+        if not (self.score_utility >= 0.0 and self.score_scale >= 0.0):
+            raise ValueError("score_utility and score_scale must not be negative")
         if not self.forced_playouts >= 0.0:
             raise ValueError("forced_playouts must not be negative")
         if not 0.0 < self.value_discount <= 1.0:

@@ -38,7 +38,8 @@ class SearchResult:
     visit_counts: np.ndarray
     """[B, A] int32: visits of each root child (the policy target)."""
     root_values: np.ndarray
-    """[B] float32: mean value of each root for its side to move, in [-1, 1]."""
+    """[B] float32: mean value of each root for its side to move, in [-1, 1] (with the score
+    utility: value plus score utility, within 1 + score_utility of 0)."""
     policies: np.ndarray
     """[B, A] float32: the policy target: visit shares (PUCT; pruned of forced playouts when
     they are on), the improved policy (Gumbel)."""
@@ -54,7 +55,7 @@ class RootChildren(NamedTuple):
     """int64: visits of each action's subtree (0 if never searched)."""
     values: np.ndarray
     """float64: mean value of each action for the side to move at the root, in [-1, 1] (NaN
-    if never visited)."""
+    if never visited; with the score utility, value plus score utility)."""
     priors: np.ndarray
     """float32: the network's (or uniform) prior of each action, without root noise."""
     legal: np.ndarray
@@ -77,18 +78,22 @@ def search_memory(spec: GameSpec, config: MCTSConfig, batch_size: int) -> int:
 class BatchedSearch:
     """B search trees searched together, one evaluator call per simulation step.
 
-    With ``scores``, the evaluator's ``evaluate_scores`` (``has_score``: a network with a score head) values
-    the leaves, and the tree keeps each node's mean final score margin beside its value
-    (``root_children``): what analysis reports as the score lead.
+    With ``scores`` (or a ``config.score_utility``), the evaluator's ``evaluate_scores``
+    (``has_score``: a network with a score head) values the leaves, and the tree keeps each
+    node's mean final score margin beside its value (``root_children``): what analysis reports
+    as the score lead, and what the score utility bends values with.
     """
 
     def __init__(self, spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, batch_size: int = 1,
                  scores: bool = False):
+        scores = scores or config.score_utility > 0.0
         if scores and not getattr(evaluator, "has_score", False):
-            raise ValueError("tracking scores needs an evaluator that predicts them (a network with a score head)")
+            raise ValueError("score leads and the score utility need an evaluator that predicts final score "
+                             "margins (a network with a score head)")
         self.spec = spec
         self.evaluator = evaluator
         self.tracks_scores = scores
+        self.score_scale = config.score_scale or float(spec.board_shape[0])
         self.config = config
         self.batch_size = batch_size
         self.max_new_nodes = config.num_simulations + config.leaves_per_tree + 1
@@ -182,7 +187,9 @@ class BatchedSearch:
             noise_fraction = cfg.dirichlet_fraction
         params = SearchParams(cfg.c_base, cfg.c_init, cfg.fpu_reduction, noise_fraction, cfg.virtual_loss,
                               gumbel, cfg.gumbel_considered, cfg.gumbel_c_visit, cfg.gumbel_c_scale,
-                              cfg.value_discount, cfg.forced_playouts)
+                              cfg.value_discount, cfg.forced_playouts, cfg.score_utility, self.score_scale)
+        if cfg.score_utility > 0.0:
+            self._centre_scores()
         if isinstance(self.evaluator, PlayoutEvaluator):
             self._run_in_numba(params)
         else:
@@ -205,6 +212,14 @@ class BatchedSearch:
         chosen = np.zeros(self.batch_size, np.int32)
         gumbel_root_results(self.tree, self.active, params.c_visit, params.c_scale, policies, chosen)
         return SearchResult(visit_counts, root_values, policies, chosen)
+
+    def _centre_scores(self) -> None:
+        """The score utility's centre of each tree: its root's mean margin so far (tree reuse),
+        or NaN, which the root's first evaluation fills in (``tree_ops.score_utility``)."""
+        tree = self.tree
+        visits = tree.visits[:, ROOT]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tree.score_centre[:] = np.where(visits > 0, -tree.score_sums[:, ROOT] / visits, np.nan)
 
     def _start_gumbel(self, rngs: Sequence[np.random.Generator] | None) -> None:
         """Record the root children's visits (tree reuse keeps some) and draw the Gumbel noise

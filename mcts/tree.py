@@ -72,6 +72,9 @@ class Tree(NamedTuple):
     raw_scores: np.ndarray
     """[B, N] float32: the evaluator's score margin of the node for its side to move (the
     exact margin of a finished game: ``GameSpec.final_margin``)."""
+    score_centre: np.ndarray
+    """[B] float64: the root's mean score margin when the search began (its first evaluation
+    for a new root; NaN until known), which the score utility is centred on."""
     gumbel: np.ndarray
     """[B, A] float32: Gumbel noise g(a) of the root's actions in Gumbel search (0: no noise)."""
     search_start: np.ndarray
@@ -97,6 +100,10 @@ class SearchParams(NamedTuple):
     """Value discount per ply (``MCTSConfig.value_discount``; 1: none)."""
     forced_playouts: float
     """k of KataGo's forced playouts at the root (0: none); only with noise_fraction > 0."""
+    score_utility: float
+    """Weight of the score utility in the backed-up values (0: none)."""
+    score_scale: float
+    """Points: the scale of the score utility's atan."""
 
 
 def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: int) -> Tree:
@@ -118,6 +125,7 @@ def allocate_tree(batch_size: int, capacity: int, num_actions: int, state_size: 
         raw_values=np.zeros((b, n), np.float32),
         score_sums=np.zeros((b, n), np.float64),
         raw_scores=np.zeros((b, n), np.float32),
+        score_centre=np.zeros(b, np.float64),
         gumbel=np.zeros((b, a), np.float32),
         search_start=np.zeros((b, a), np.int32),
     )

@@ -175,10 +175,27 @@ def backup_leaves(tree, leaf_nodes, eval_slots, logits, values, scores, sims_don
                 expand(tree, b, leaf, logits[slot])
                 value = float(values[slot])
                 tree.raw_scores[b, leaf] = scores[slot]
+            if params.score_utility > 0.0:
+                value += score_utility(tree, b, leaf, params.score_utility, params.score_scale)
             tree.raw_values[b, leaf] = value
             backup(tree, b, leaf, value, float(tree.raw_scores[b, leaf]), virtual_loss, params.discount)
             if leaf != ROOT:
                 sims_done[b] += 1
+
+
+@numba.njit(cache=True)
+def score_utility(tree, b, leaf, weight, scale):
+    """KataGo's score utility of ``leaf`` for its side to move: weight * (2 / pi) *
+    atan((margin - centre) / scale), with the centre (the root's margin, for the root's side
+    to move) turned to the leaf's side; the root's own first evaluation sets the centre."""
+    if leaf == ROOT and np.isnan(tree.score_centre[b]):
+        tree.score_centre[b] = tree.raw_scores[b, ROOT]
+    centre = tree.score_centre[b]
+    node = leaf
+    while node != ROOT:  # one side's centre is the other's negated, ply by ply
+        centre = -centre
+        node = tree.parents[b, node]
+    return weight * (2.0 / math.pi) * math.atan((tree.raw_scores[b, leaf] - centre) / scale)
 
 
 @numba.njit(cache=True)

@@ -268,6 +268,8 @@ class RunConfig(CommonConfig):
                  or self.train.ownership_weight == self.train.score_weight == 0.0,
                  f"ownership and score targets need a game scored by territory (Go), not {self.game}")
         _require(self.eval_every >= 1, "eval_every must be at least 1")
+        _require(self.mcts.score_utility == 0.0 or self.train.score_weight > 0.0,
+                 "score_utility needs the score head that predicts margins: give score_weight too")
         _require(self.train.expert_mix == 0.0 or bool(self.init),
                  "expert_mix needs --init: the pretrain run whose expert positions it mixes in")
 

@@ -134,3 +134,76 @@ def test_only_a_network_with_a_score_head_tracks_scores():
     search.set_root(0, WHITE_AHEAD)
     search.run()
     assert check_score_sums(search, 0) > 1 and np.isfinite(search.root_children(0).root_score)
+
+
+class CentreStub:
+    """Value 0 and flat priors everywhere; a margin of 10 points for black when black holds C3
+    (from the side to move's view), else 0."""
+
+    needs_planes = False
+    has_score = True
+
+    def evaluate(self, states, planes):
+        return self.evaluate_scores(states, planes)[:2]
+
+    def evaluate_scores(self, states, planes):
+        from engine import go_positions
+
+        scores = [10.0 * (GO5.parse_move("C3") in go_positions.stones(state)[0]) * go_positions.side_to_move(state)
+                  for state in states]
+        return (np.zeros((len(states), GO5.num_actions), np.float32), np.zeros(len(states), np.float32),
+                np.array(scores, np.float32))
+
+
+def test_the_score_utility_steers_search_to_the_larger_margin():
+    """Every value is 0, so values alone cannot tell the moves apart; the score utility makes
+    black's C3 (+10 points) the move search spends its visits on."""
+    visits = {}
+    for weight in (0.0, 0.3):
+        config = MCTSConfig(num_simulations=200, score_utility=weight, root_noise=False)
+        search = BatchedSearch(GO5, CentreStub(), config, scores=True)
+        search.set_root(0, GO5.initial_state())
+        visits[weight] = search.run().visit_counts[0]
+        if weight:
+            tree = search.tree
+            assert tree.score_centre[0] == 0.0  # the empty board's margin
+            for node in range(1, tree.num_nodes[0]):  # every evaluated node's value is its utility
+                depth, parent = 1, tree.parents[0, node]
+                while parent != 0:
+                    depth, parent = depth + 1, tree.parents[0, parent]
+                expected = weight * 2 / np.pi * np.arctan(tree.raw_scores[0, node] / 5.0)  # centre 0; scale: 5x5
+                assert tree.raw_values[0, node] == pytest.approx(expected, abs=1e-6)
+    c3 = GO5.parse_move("C3")
+    assert visits[0.3].argmax() == c3 and visits[0.3][c3] > 0.5 * visits[0.3].sum()
+    assert visits[0.0][c3] < 0.2 * visits[0.0].sum()
+
+
+def test_the_score_utility_is_centred_on_the_roots_margin():
+    """Each node's value is its evaluation plus the utility of its margin measured from the
+    root's margin (turned to the node's side); after a move the kept root's mean margin is the
+    next search's centre."""
+    config = MCTSConfig(num_simulations=50, score_utility=0.3, root_noise=False)
+    stub = ScoreStub()
+    search = BatchedSearch(GO5, stub, config, scores=True)
+    for root in (WHITE_AHEAD, position("C3 D3")):
+        search.set_root(0, root)
+        search.run()
+        tree = search.tree
+        assert tree.score_centre[0] == pytest.approx(float(tree.raw_scores[0, 0]))
+        for node in range(1, tree.num_nodes[0]):
+            sign, parent = -1.0, tree.parents[0, node]
+            while parent != 0:
+                sign, parent = -sign, tree.parents[0, parent]
+            status = tree.statuses[0, node]
+            base = float(status) if status != 2 else float(stub.evaluate_scores(tree.states[0, node:node + 1],
+                                                                                None)[1][0])
+            utility = 0.3 * 2 / np.pi * np.arctan((tree.raw_scores[0, node] - sign * tree.score_centre[0]) / 5.0)
+            assert tree.raw_values[0, node] == pytest.approx(base + utility, abs=1e-5)
+    search.advance([GO5.parse_move("E5")])
+    kept_visits = search.tree.visits[0, 0]
+    assert kept_visits > 0 and GO5.status(search.root_state(0)) == 2
+    kept_margin = -search.tree.score_sums[0, 0] / kept_visits
+    search.run()
+    assert search.tree.score_centre[0] == pytest.approx(kept_margin)
+    with pytest.raises(ValueError, match="score"):
+        BatchedSearch(GO5, UniformEvaluator(GO5), config)
