@@ -39,12 +39,13 @@ def main() -> int:
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), dpi=120, sharex=True, sharey=True)
     panels = [(axes[0], "optimal_moves", "exact score judged"), (axes[1], "optimal_result", "result judged")]
     for index, run_dir in enumerate(args.run_dir):
-        rows = [r for r in read_metrics(RunPaths(run_dir)) if "optimal_moves_net" in r]
+        generations = read_metrics(RunPaths(run_dir))
+        rows = [r for r in generations if "optimal_moves_net" in r]  # --eval-every: not every generation
         if not rows:
             print(f"{run_dir}: no evaluated generations", file=sys.stderr)
             return 2
         offset = args.start_hours[index] if args.start_hours and index < len(args.start_hours) else 0.0
-        start = rows[0]["wall_time"] - rows[0]["seconds"]
+        start = generations[0]["wall_time"] - generations[0]["seconds"]
         hours = [offset + (r["wall_time"] - start) / 3600 for r in rows]
         label = args.label[index] if args.label and index < len(args.label) else run_dir.name
         for axis, key, _ in panels:
