@@ -33,7 +33,8 @@ from arena.specs import DEFAULTS, PlayerSpecError, parse_player_spec
 from engine.gtp_client import GTPError
 
 PLAYER_HELP = ("players: random | mcts[:sims=1000,playouts=1,temp=0] | solver (games with an exact solver) | "
-               "net:PATH[,sims=800,temp=0,leaves=1,device=auto] (sims=0: the raw policy) | human | "
+               "net:PATH[,sims=800,temp=0,leaves=1,search=puct,utility=0,device=auto] (sims=0: the raw policy) | "
+               "human | "
                'gtp:"COMMAND" (a GTP engine for Go games, e.g. gtp:"gnugo --mode gtp --level 1")')
 
 

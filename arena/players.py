@@ -442,5 +442,9 @@ def _network_player(parsed: PlayerSpec, spec: GameSpec, seed: int) -> Player:
         raise PlayerSpecError(f"player {parsed.text!r}: {error}") from None
     if options["sims"] == 0:
         return PolicyPlayer(spec, parsed.text, evaluator, options["temp"], seed)
-    config = MCTSConfig(num_simulations=options["sims"], leaves_per_tree=options["leaves"], search=options["search"])
+    if options["utility"] > 0 and not evaluator.has_score:
+        raise PlayerSpecError(f"player {parsed.text!r}: utility needs a network with a score head "
+                              "(trained with --score-weight)")
+    config = MCTSConfig(num_simulations=options["sims"], leaves_per_tree=options["leaves"], search=options["search"],
+                        score_utility=options["utility"])
     return SearchPlayer(spec, parsed.text, evaluator, config, options["temp"], seed)

@@ -4,9 +4,11 @@
     mcts[:sims=1000,playouts=1,temp=0]
                               pure MCTS, values from random playouts
     solver                    perfect Connect Four play (random among equally good moves)
-    net:PATH[,sims=800,temp=0,leaves=1,search=puct,device=auto]
+    net:PATH[,sims=800,temp=0,leaves=1,search=puct,utility=0,device=auto]
                               a checkpoint searched with batched MCTS (search=gumbel: Gumbel
-                              search, which ignores temp); sims=0 plays the raw policy's best legal move
+                              search, which ignores temp; utility=0.3: KataGo's score utility,
+                              for a network with a score head); sims=0 plays the raw policy's
+                              best legal move
     human                     moves typed at the terminal
     gtp:"COMMAND"             an external engine over GTP (needs a Go game)
 
@@ -26,7 +28,8 @@ KINDS = ("random", "mcts", "solver", "net", "human", "gtp")
 # Each option: its parser and a check of the parsed value (with the words of the complaint).
 _INT_MIN_1 = (int, lambda v: v >= 1, "a whole number >= 1")
 _INT_MIN_0 = (int, lambda v: v >= 0, "a whole number >= 0")
-_TEMPERATURE = (float, lambda v: v >= 0.0, "a number >= 0")
+_NON_NEGATIVE = (float, lambda v: v >= 0.0, "a number >= 0")
+_TEMPERATURE = _NON_NEGATIVE
 _DEVICE = (str, lambda v: bool(v), "a device such as auto, cpu or cuda")
 _SEARCH = (str.lower, lambda v: v in SEARCHES, " or ".join(SEARCHES))
 
@@ -34,7 +37,8 @@ OPTIONS = {
     "random": {},
     "mcts": {"sims": _INT_MIN_1, "playouts": _INT_MIN_1, "temp": _TEMPERATURE},
     "solver": {},
-    "net": {"sims": _INT_MIN_0, "temp": _TEMPERATURE, "leaves": _INT_MIN_1, "search": _SEARCH, "device": _DEVICE},
+    "net": {"sims": _INT_MIN_0, "temp": _TEMPERATURE, "leaves": _INT_MIN_1, "search": _SEARCH,
+            "utility": _NON_NEGATIVE, "device": _DEVICE},
     "human": {},
     "gtp": {},
 }
@@ -42,7 +46,7 @@ OPTIONS = {
 
 DEFAULTS = {
     "mcts": {"sims": 1000, "playouts": 1, "temp": 0.0},
-    "net": {"sims": 800, "temp": 0.0, "leaves": 1, "search": "puct", "device": "auto"},
+    "net": {"sims": 800, "temp": 0.0, "leaves": 1, "search": "puct", "utility": 0.0, "device": "auto"},
 }
 """Values of the options a spec leaves out."""
 

@@ -26,7 +26,8 @@ from arena.records import read_games
 from arena.specs import PlayerSpecError, parse_player_spec
 from mcts.search import SearchResult
 from arena.sprt import H0, H1, SPRT, log_likelihood_ratio, parse_bounds
-from nets import CheckpointGameError, CheckpointNotFoundError, PolicyValueNet, load_checkpoint, save_checkpoint
+from nets import (CheckpointGameError, CheckpointNotFoundError, NetConfig, PolicyValueNet, load_checkpoint,
+                  save_checkpoint)
 
 C4 = engine.get_game("connect4")
 TTT = engine.get_game("tictactoe")
@@ -283,6 +284,25 @@ def test_network_players_answer_a_batch_with_legal_moves(tmp_path):
         analysis = player.analyse(states[1])
         assert analysis.shares[3] == 0 and analysis.shares.sum() == pytest.approx(1)
         assert np.isnan(analysis.values[3]) and np.all(np.abs(analysis.values[legal[1]]) <= 1)
+
+
+def test_a_network_with_a_score_head_plays_with_the_score_utility(tmp_path):
+    go5 = engine.get_game("go5")
+    torch.manual_seed(0)
+    scored = tmp_path / "scored.pt"
+    save_checkpoint(scored, PolicyValueNet.from_spec(go5, NetConfig(blocks=1, channels=8, score_hidden=8)), game="go5",
+                    step=0)
+    states = np.stack([go5.initial_state()] * 2)
+    player = make_player(f"net:{scored},sims=16,utility=0.3", go5, seed=1)
+    assert player.config.score_utility == 0.3
+    legal = np.zeros((2, go5.num_actions), bool)
+    go5.legal_mask_batch(states, legal)
+    assert legal[np.arange(2), player.play(states).actions].all()
+    plain = tiny_checkpoint(tmp_path / "plain.pt", go5)
+    with pytest.raises(PlayerSpecError, match="score head"):
+        make_player(f"net:{plain},utility=0.3", go5)
+    with pytest.raises(PlayerSpecError, match=">= 0"):
+        parse_player_spec(f"net:{plain},utility=-1")
 
 
 # ---- matches ------------------------------------------------------------------------
