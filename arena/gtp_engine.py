@@ -10,8 +10,10 @@ line. Failures use the protocol's standard messages (``unknown command``,
 
 Rules are our Go engine's (engine/go.py): area scoring without dead-stone
 removal, positional superko, a game over after two consecutive passes; so
-``final_score`` is the area count of the board as it stands. ``play`` of the
-colour that is not to move lets that colour move (handicap stones, set-ups).
+``final_score`` is the area count of the board as it stands, unless the network
+has an ownership head: then the stones ``final_status_list dead`` names are
+taken off first, as a GUI's scorer would. ``play`` of the colour that is not to
+move lets that colour move (handicap stones, set-ups).
 
 Analysis (Sabaki, Lizzie, KaTrain): ``lz-analyze`` and ``kata-analyze`` answer ``=`` at
 once, then write a report line each interval (arena.analysis has the formats) until the
@@ -246,7 +248,7 @@ class GTPEngine:
             "genmove": self._genmove,
             "undo": self._undo,
             "showboard": lambda args: "\n" + self.spec.render(self.state),
-            "final_score": lambda args: go_positions.score_text(self.state),
+            "final_score": self._final_score,
             "final_status_list": self._final_status_list,
             "time_settings": self._time_settings,
             "time_left": self._time_left,
@@ -444,23 +446,34 @@ class GTPEngine:
         return self.analysis_search
 
     def _final_status_list(self, args: list[str]) -> str:
-        """The stones of a status (alive, dead, seki) as the network's ownership head sees the
-        board: dead where the opponent owns the point (below -0.5 for the stone's colour), seki
-        where nobody clearly does, alive otherwise. Without an ownership head every stone is
-        alive, as ``final_score`` counts them."""
+        """The stones of a status (alive, dead, seki): ``_stone_statuses``."""
         if len(args) != 1 or args[0] not in ("alive", "dead", "seki"):
             raise GTPCommandError("syntax error")
+        statuses = self._stone_statuses(self.state)
+        return " ".join(self._vertex(point) for point, status in sorted(statuses.items()) if status == args[0])
+
+    def _final_score(self, args: list[str]) -> str:
+        """The area count once the dead stones (``_stone_statuses``) are off the board."""
         state = self.state
+        dead = {point for point, status in self._stone_statuses(state).items() if status == "dead"}
+        if dead:
+            black, white = go_positions.stones(state)
+            state = go_positions.position_from_stones(self.size, [p for p in black if p not in dead],
+                                                      [p for p in white if p not in dead],
+                                                      go_positions.side_to_move(state), go_positions.komi(state))
+        return go_positions.score_text(state)
+
+    def _stone_statuses(self, state: np.ndarray) -> dict[int, str]:
+        """Each stone's status as the network's ownership head sees the board: dead where the
+        opponent owns the point (below -0.5 for the stone's colour), seki where nobody clearly
+        does, alive otherwise. Without an ownership head every stone is alive."""
         black, white = go_positions.stones(state)
         ownership = predicted_ownership(getattr(self.search, "evaluator", None), self.spec, state)
         if ownership is None:
-            chosen = black + white if args[0] == "alive" else []
-        else:
-            black_view = ownership * (1 if go_positions.side_to_move(state) == go.BLACK else -1)
-            own = {point: black_view[point] for point in black} | {point: -black_view[point] for point in white}
-            chosen = [point for point, owner in own.items()
-                      if ("dead" if owner < -OWNED else "alive" if owner > OWNED else "seki") == args[0]]
-        return " ".join(self._vertex(point) for point in sorted(chosen))
+            return dict.fromkeys(black + white, "alive")
+        black_view = ownership * (1 if go_positions.side_to_move(state) == go.BLACK else -1)
+        own = {point: black_view[point] for point in black} | {point: -black_view[point] for point in white}
+        return {point: "dead" if owner < -OWNED else "alive" if owner > OWNED else "seki" for point, owner in own.items()}
 
     def _vertex(self, action: int) -> str:
         return go.format_vertex(action, self.size)

@@ -187,12 +187,16 @@ def test_final_status_list_reads_the_ownership_head_from_the_side_to_move():
     # White to move: the stub's map is white's, so A1 (black, -3 for white = owned by black)
     # is alive, B1 (black, +3 for white) dead, C3 (black, 0) and E5 (white, 0) seki.
     assert statuses == {"alive": ["A1"], "dead": ["B1"], "seki": ["C3", "E5"]}
+    # final_score takes B1 off: black's A1 and C3 against white's E5 (the empty points touch
+    # both colours), 2 - 1 - 7.5 komi; counted as it stands, B1 would make it W+5.5.
+    assert gtp.respond("komi 7.5") == "= \n\n" and gtp.respond("final_score") == "= W+6.5\n\n"
     assert gtp.respond("final_status_list dead alive") == "? syntax error\n\n"
     rollouts = engine_for()
     rollouts.respond("boardsize 5")
     rollouts.respond("play b A1")
     assert rollouts.respond("final_status_list dead") == "= \n\n"  # no ownership head: all alive
     assert rollouts.respond("final_status_list alive") == "= A1\n\n"
+    assert rollouts.respond("final_score") == "= B+17.5\n\n"  # the lone stone's area: 25 - 7.5
 
 
 def test_kata_analyze_ownership_is_the_networks_map_for_the_colour_analysed():
