@@ -6,6 +6,10 @@ expected share is computed exactly) on a solved set shipped with zeroplay (engin
 one JSON line per player:
 
     python benchmarks/solved_accuracy.py --checkpoint arena/models/connect4.pt --sims 0 --sims 800 --baselines
+
+The network's search is PUCT unless ``--search gumbel`` or ``--value-discount`` say otherwise
+(the search a network was trained with, e.g. the Connect Four preset's Gumbel search with
+values discounted by 0.98 a ply).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import torch
 
 import engine
 from machine import cpu_model  # benchmarks/machine.py, beside this script
+from mcts import MCTSConfig
+from mcts.config import SEARCHES
 from mcts.evaluators import RolloutEvaluator
 from nets import CheckpointError, NetworkEvaluator, load_checkpoint
 from engine.solved_sets import DEFAULT_SET, SolvedSetError
@@ -41,6 +47,9 @@ def main() -> int:
     parser.add_argument("--set", default=DEFAULT_SET,
                         help=f"a shipped solved set, or a JSON file in that layout (default {DEFAULT_SET})")
     parser.add_argument("--limit", type=int, help="first N positions only")
+    parser.add_argument("--search", choices=SEARCHES, default="puct", help="the network's search (%(default)s)")
+    parser.add_argument("--value-discount", type=float, default=1.0,
+                        help="the network's search: values discounted by this a ply (%(default)s: none)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
@@ -55,10 +64,12 @@ def main() -> int:
         except CheckpointError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        search = MCTSConfig(search=args.search, value_discount=args.value_discount)
         for sims in args.sims or [0, 800]:
             started = time.time()
-            report(f"{path} sims={sims}", positions, started,
-                   *optimal_move_shares(evaluator, positions, simulations=sims))
+            label = f"{path} sims={sims}" + (f",search={args.search},discount={args.value_discount:g}" if sims else "")
+            report(label, positions, started, *optimal_move_shares(evaluator, positions, simulations=sims,
+                                                                   search=search))
     if args.baselines:
         started = time.time()
         rollouts = RolloutEvaluator(engine.get_game("connect4"))

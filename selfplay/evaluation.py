@@ -61,12 +61,13 @@ def load_solved_positions(spec: GameSpec, source: str = DEFAULT_SET,
 
 
 def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int = 0,
-                        batch_size: int = 256) -> tuple[float, float]:
+                        batch_size: int = 256, search: MCTSConfig | None = None) -> tuple[float, float]:
     """(exact, result): shares of positions where the chosen column is optimal, judged both ways.
 
-    ``simulations`` 0 plays the network's best legal logit; otherwise the most
-    visited move of a search with that many simulations (no noise), all
-    positions searched together in batches of ``batch_size``.
+    ``simulations`` 0 plays the network's best legal logit; otherwise the move of a search
+    with that many simulations (no noise; ``search``'s other settings, default PUCT): the most
+    visited one, or Gumbel search's own choice. All positions are searched together in
+    batches of ``batch_size``.
     """
     spec = positions.spec
     states = positions.states
@@ -79,12 +80,14 @@ def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int 
         logits, _ = evaluator.evaluate(states, planes)
         chosen[:] = np.where(masks, logits, -np.inf).argmax(axis=1)
     else:
-        config = MCTSConfig(num_simulations=simulations, reuse_tree=False)
+        config = (search or MCTSConfig()).replace(num_simulations=simulations, reuse_tree=False, root_noise=False)
         for start in range(0, len(states), batch_size):
             chunk = states[start:start + batch_size]
-            search = BatchedSearch(spec, evaluator, config, batch_size=len(chunk))
-            search.set_roots(chunk)
-            chosen[start:start + len(chunk)] = search.run().visit_counts.argmax(axis=1)
+            tree = BatchedSearch(spec, evaluator, config, batch_size=len(chunk))
+            tree.set_roots(chunk)
+            result = tree.run()
+            chosen[start:start + len(chunk)] = (result.chosen if result.chosen is not None
+                                                else result.visit_counts.argmax(axis=1))
     rows = np.arange(len(states))
     return float(positions.optimal[rows, chosen].mean()), float(positions.keeps_result[rows, chosen].mean())
 

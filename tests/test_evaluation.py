@@ -12,6 +12,7 @@ import pytest
 import engine
 from engine.solver import Solver
 from engine.solved_sets import SolvedSetError, read_solved_set, solved_set_source
+from mcts import MCTSConfig
 from selfplay.evaluation import load_solved_positions, optimal_move_shares
 
 C4 = engine.get_game("connect4")
@@ -59,6 +60,36 @@ def test_shares_of_a_fixed_player():
     exact, result = optimal_move_shares(FixedColumnEvaluator(wrong), positions)
     assert exact == 0.0
     assert result == pytest.approx(positions.keeps_result[np.arange(40), wrong].mean())
+
+
+class PreferredColumnEvaluator:
+    """Logits +10 on one column in each of some positions (keyed by the position, so that
+    search asks about them by state), flat elsewhere; every value 0."""
+
+    needs_planes = False
+
+    def __init__(self, states: np.ndarray, columns: np.ndarray):
+        self.preferred = {state.tobytes(): int(column) for state, column in zip(states, columns)}
+
+    def evaluate(self, states, planes):
+        logits = np.zeros((len(states), 7), np.float32)
+        for row, state in enumerate(states):
+            if state.tobytes() in self.preferred:
+                logits[row, self.preferred[state.tobytes()]] = 10.0
+        return logits, np.zeros(len(states), np.float32)
+
+
+@pytest.mark.parametrize("search", ["puct", "gumbel"])
+def test_shares_with_search_score_the_searchs_own_choice(search):
+    positions = load_solved_positions(C4, limit=40)
+    best = np.array([np.flatnonzero(optimal)[0] for optimal in positions.optimal])
+    wrong = np.array([np.flatnonzero(legal & ~opt)[0] for legal, opt in
+                      zip(_legal(positions.states), positions.optimal)])
+    config = MCTSConfig(search=search, value_discount=0.98)
+    for columns, exact in ((best, 1.0), (wrong, 0.0)):
+        evaluator = PreferredColumnEvaluator(positions.states, columns)
+        shares = optimal_move_shares(evaluator, positions, simulations=8, batch_size=16, search=config)
+        assert shares[0] == exact
 
 
 def _legal(states):
