@@ -165,13 +165,11 @@ def predicted_ownership(evaluator, spec: GameSpec, state: np.ndarray) -> np.ndar
     """[H*W] float32 in [-1, 1]: each point's predicted final owner for the side to move at
     ``state`` [S] (+1 its own), from the network's ownership head; None when ``evaluator``
     has no network with one."""
-    heads_of = getattr(evaluator, "evaluate_heads", None)
-    if heads_of is None:
+    if not getattr(evaluator, "has_ownership", False):
         return None
     planes = np.zeros((1, *spec.planes_shape), np.float32)
     spec.encode(state, planes[0])
-    heads = heads_of(planes)
-    return np.tanh(heads["ownership"][0]) if "ownership" in heads else None
+    return evaluator.evaluate_ownership(planes)[0]
 
 
 def ownership_words(ownership: np.ndarray) -> str:

@@ -154,6 +154,12 @@ class NetworkEvaluator:
         """Whether the network predicts final score margins (a score head): ``evaluate_scores``."""
         return self._model.score_head is not None
 
+    @property
+    def has_ownership(self) -> bool:
+        """Whether the network predicts each point's final owner (an ownership head):
+        ``evaluate_ownership``."""
+        return self._model.ownership_head is not None
+
     # -- evaluation --------------------------------------------------------
 
     def evaluate(self, states: np.ndarray | None, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +199,13 @@ class NetworkEvaluator:
         self.positions_evaluated += len(heads["value"])
         self.seconds_evaluating += time.perf_counter() - started
         return heads["policy"], heads["value"], heads["score"]
+
+    def evaluate_ownership(self, planes: np.ndarray) -> np.ndarray:
+        """[B, H*W] float32 in [-1, 1]: each point's predicted final owner for the side to move
+        (+1 its own) at ``planes`` [B, C, H, W]. ValueError without an ownership head."""
+        if not self.has_ownership:
+            raise ValueError(f"the {self._model.config} network has no ownership head")
+        return np.tanh(self.evaluate_heads(planes)["ownership"])
 
     def evaluate_heads(self, planes: np.ndarray) -> dict[str, np.ndarray]:
         """Every head's output (``PolicyValueNet.forward_heads``: policy, value and the auxiliary

@@ -10,11 +10,15 @@ been wrong. With playout-cap randomisation (KataGo) only a share of moves get
 the full search and become training targets; the others are searched small.
 A run that trains auxiliary heads also records their targets (``selfplay.targets``), e.g.
 for each position the policy target of the position after its move: the opponent's reply.
+With ``ownership_end`` (Go) a game ends once the ownership head names every point's owner
+confidently, scored by those owners as if both players had passed and agreed on the dead
+stones, except in a share of games that play on and measure how often that result was wrong.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -32,6 +36,7 @@ class _Slot:
 
     rng: np.random.Generator
     resign_disabled: bool
+    end_checked: bool = False  # plays on past a board the ownership head settles, to check its result
     moves: int = 0
     states: list = field(default_factory=list)
     policies: list = field(default_factory=list)
@@ -39,6 +44,7 @@ class _Slot:
     root_values: list = field(default_factory=list)  # the search's value of each recorded position
     plies: list = field(default_factory=list)  # the ply of each recorded position (some go unrecorded)
     would_resign: int = 0  # the first player (+1/-1) to fall below the threshold in a no-resign game
+    settled_result: int | None = None  # in a checked game: the result the ownership head first settled on
 
     @property
     def player(self) -> int:
@@ -64,30 +70,28 @@ class _Slot:
                 replies[t] = self.policies[t + 1]
         return replies
 
-    def final_targets(self, spec: GameSpec, final_state: np.ndarray | None, keys: frozenset[str]) -> dict:
+    def final_targets(self, spec: GameSpec, final: Scored | None, keys: frozenset[str]) -> dict:
         """The ownership and score rows asked for in ``keys``, from each recorded position's side
-        to move, of the game that ended in ``final_state`` (None: resigned, rows unknown)."""
+        to move, of the game scored as ``final`` (None: resigned, rows unknown)."""
         targets = {}
-        if not keys & {OWNERSHIP.key, SCORE.key}:
-            return targets
         players = np.array(self.players, np.int8)
-        owners, score = (None, 0.0) if final_state is None else spec.final_ownership(final_state)
         if OWNERSHIP.key in keys:
             targets[OWNERSHIP.key] = (np.full((len(players), spec.board_shape[0] * spec.board_shape[1]),
                                               UNKNOWN_OWNER, np.int8)
-                                      if owners is None else players[:, None] * owners[None, :])
+                                      if final is None else players[:, None] * final.owners[None, :])
         if SCORE.key in keys:
-            targets[SCORE.key] = (np.full(len(players), np.nan, np.float32) if owners is None
-                                  else (players * score).astype(np.float32))
+            targets[SCORE.key] = (np.full(len(players), np.nan, np.float32) if final is None
+                                  else (players * final.margin).astype(np.float32))
         return targets
 
-    def record(self, spec: GameSpec, result: int, final_state: np.ndarray | None, discount: float,
-               search_weight: float, aux_targets: frozenset[str]) -> GameRecord:
-        """The game as a record; ``final_state``: its last position, None if it was resigned."""
-        aux = self.final_targets(spec, final_state, aux_targets)
+    def record(self, spec: GameSpec, ending: Ending, discount: float, search_weight: float,
+               aux_targets: frozenset[str]) -> GameRecord:
+        """The game as a record, ended as ``ending`` says."""
+        aux = self.final_targets(spec, ending.final, aux_targets)
         if REPLY.key in aux_targets:
             aux[REPLY.key] = self.reply_policies(spec.num_actions)
         empty = (0,)
+        result = ending.result
         return GameRecord(
             states=np.array(self.states, np.int64).reshape(-1, spec.state_size),
             policies=np.array(self.policies, np.float32).reshape(-1, spec.num_actions),
@@ -96,11 +100,44 @@ class _Slot:
             result=result,
             length=self.moves,
             resign_disabled=self.resign_disabled,
-            resigned=final_state is None,
+            resigned=ending.how == RESIGNED,
             would_resign=self.would_resign != 0,
             false_resign=self.would_resign != 0 and result * self.would_resign >= 0,
+            ownership_ended=ending.how == OWNERSHIP_ENDED,
+            would_end=self.settled_result is not None,
+            false_end=self.settled_result is not None and self.settled_result != result,
             aux=aux,
         )
+
+
+class Scored(NamedTuple):
+    """A final board as scored: ``owners`` [H*W] int8 (+1 the first player's point, -1 the
+    second's, 0 neither) and ``margin`` (the first player's area margin after komi)."""
+
+    owners: np.ndarray
+    margin: float
+
+
+def scored_by_owners(spec: GameSpec, state: np.ndarray, owners: np.ndarray) -> Scored:
+    """``state`` [S] scored as if ``owners`` [H*W] int8 (the first player's view) named each
+    point's final owner: the area margin of the board as it stands (``spec.final_ownership``),
+    with every point whose owner differs (a dead stone, a point of the dame) counted for the
+    owner named. Komi is in the board's margin, and stays."""
+    board_owners, board_margin = spec.final_ownership(state)
+    return Scored(owners, board_margin + float(owners.sum()) - float(board_owners.sum()))
+
+
+PLAYED_OUT, RESIGNED, OWNERSHIP_ENDED = "played out", "resigned", "ownership"
+
+
+class Ending(NamedTuple):
+    """How a game ended: ``result`` for the first player (+1, 0, -1), ``how`` (PLAYED_OUT,
+    RESIGNED or OWNERSHIP_ENDED) and the scored final board where the run's targets need it
+    (None: not needed, or unknown after a resignation)."""
+
+    result: int
+    how: str
+    final: Scored | None = None
 
 
 @dataclass
@@ -116,22 +153,53 @@ class SelfPlayActor:
 
     def __init__(self, spec: GameSpec, evaluator: Evaluator, mcts_config: MCTSConfig,
                  config: SelfPlayConfig, rng: np.random.Generator, aux_targets: frozenset[str] = frozenset()):
+        if config.ownership_end > 0 and not (spec.final_ownership is not None
+                                             and getattr(evaluator, "has_ownership", False)):
+            raise ValueError(f"ownership_end needs a game scored by territory and a network with an "
+                             f"ownership head ({spec.name})")
         self.spec = spec
         self.config = config
         self.aux_targets = aux_targets
+        self.evaluator = evaluator
         self.mcts_config = mcts_config.replace(root_noise=True)
         self.batch_size = config.games_in_parallel
         self.search = BatchedSearch(spec, evaluator, self.mcts_config, self.batch_size)
         self.rng = rng
         self.slots: list[_Slot | None] = [None] * self.batch_size
         self.stats = ActorStats()
+        self._needs_final = bool(aux_targets & {OWNERSHIP.key, SCORE.key})
 
     def _new_game(self, b: int) -> None:
         self.slots[b] = _Slot(
             rng=np.random.default_rng(self.rng.integers(2**63)),
             resign_disabled=bool(self.rng.random() < self.config.resign_disabled_share),
+            end_checked=bool(self.config.ownership_end > 0
+                             and self.rng.random() < self.config.ownership_end_check_share),
         )
         self.search.set_root(b, self.spec.initial_state())
+
+    def _played_out(self, b: int, status: int) -> Ending:
+        """The ending of slot ``b``'s game, over by the rules with ``status`` for the side to move."""
+        slot = self.slots[b]
+        final = Scored(*self.spec.final_ownership(self.search.root_state(b))) if self._needs_final else None
+        return Ending(int(status) * slot.player, PLAYED_OUT, final)
+
+    def _settled(self, slots: np.ndarray) -> dict[int, Ending]:
+        """The games among ``slots`` whose root position the ownership head calls settled (every
+        point's owner at least ``ownership_end`` sure), each scored by those owners: the board's
+        area margin, with the points whose owner the head changes counted for their new owner
+        (``scored_by_owners``)."""
+        states = np.stack([self.search.root_state(b) for b in slots])
+        planes = np.zeros((len(slots), *self.spec.planes_shape), np.float32)
+        self.spec.encode_batch(states, planes)
+        ownership = self.evaluator.evaluate_ownership(planes)  # [B, H*W], for the side to move
+        settled = {}
+        for row in np.flatnonzero(np.abs(ownership).min(axis=1) >= self.config.ownership_end):
+            b = int(slots[row])
+            owners = np.sign(ownership[row] * self.slots[b].player).astype(np.int8)
+            final = scored_by_owners(self.spec, states[row], owners)
+            settled[b] = Ending(int(np.sign(final.margin)), OWNERSHIP_ENDED, final)
+        return settled
 
     def play(self, num_games: int, on_game=None) -> list[GameRecord]:
         """Play ``num_games`` complete games; ``on_game(record)`` is called as each ends."""
@@ -150,8 +218,9 @@ class SelfPlayActor:
             full = self.rng.random(self.batch_size) < cfg.full_search_share
             sims = np.where(full, full_sims, min(cfg.fast_simulations, full_sims))
             result = self.search.run(num_simulations=sims, rngs=[s.rng if s else None for s in self.slots])
+            settled = self._settled(active) if cfg.ownership_end > 0 and len(active) else {}
             actions = np.zeros(self.batch_size, np.int64)
-            ended: dict[int, tuple[int, bool]] = {}
+            ended: dict[int, Ending] = {}
             for b in active:
                 slot = self.slots[b]
                 self.stats.simulations += int(sims[b])
@@ -162,9 +231,15 @@ class SelfPlayActor:
                     slot.root_values.append(float(result.root_values[b]))
                     slot.plies.append(slot.moves)
                     self.stats.recorded += 1
+                if b in settled:
+                    if not slot.end_checked:
+                        ended[b] = settled[b]
+                        continue
+                    if slot.settled_result is None:
+                        slot.settled_result = settled[b].result
                 if result.root_values[b] < cfg.resign_threshold:
                     if not slot.resign_disabled:
-                        ended[b] = (-slot.player, True)
+                        ended[b] = Ending(-slot.player, RESIGNED)
                         continue
                     if slot.would_resign == 0:
                         slot.would_resign = slot.player
@@ -179,10 +254,9 @@ class SelfPlayActor:
                 self.stats.moves += 1
                 status = self.spec.status(self.search.root_state(b))
                 if status != ONGOING:
-                    ended[b] = (int(status) * slot.player, False)
-            for b, (result_first, resigned) in ended.items():
-                final_state = None if resigned else self.search.root_state(b)
-                record = self.slots[b].record(self.spec, result_first, final_state, self.mcts_config.value_discount,
+                    ended[b] = self._played_out(b, status)
+            for b, ending in ended.items():
+                record = self.slots[b].record(self.spec, ending, self.mcts_config.value_discount,
                                               cfg.value_target_search, self.aux_targets)
                 finished.append(record)
                 if on_game is not None:

@@ -63,6 +63,14 @@ class SelfPlayConfig:
     value_target_search: float = 0.0
     """Weight w of the search's root value q in the value target (1 - w) * z + w * q, z the
     game's result (discounted by mcts.value_discount per ply to the end); 0: z alone (AlphaZero)."""
+    ownership_end: float = 0.0
+    """Go, with an ownership head (--ownership-weight): a game ends as soon as the ownership head
+    names the owner of every point with at least this confidence (|ownership| >= t, e.g. 0.9),
+    and is scored by those owners, dead stones off, as if both players had passed and agreed
+    on the dead stones; 0: games are played out until one side has only its own eyes left."""
+    ownership_end_check_share: float = 0.1
+    """Share of the games that play on past such an ending, to measure how often the ownership
+    head's result differs from the played-out one."""
 
     def __post_init__(self):
         _require(self.games_in_parallel >= 1, "games_in_parallel must be at least 1")
@@ -72,6 +80,8 @@ class SelfPlayConfig:
         _require(0.0 <= self.full_search_share <= 1.0, "full_search_share must lie in [0, 1]")
         _require(self.fast_simulations >= 1, "fast_simulations must be at least 1")
         _require(0.0 <= self.value_target_search <= 1.0, "value_target_search must lie in [0, 1]")
+        _require(0.0 <= self.ownership_end < 1.0, "ownership_end must lie in [0, 1)")
+        _require(0.0 <= self.ownership_end_check_share <= 1.0, "ownership_end_check_share must lie in [0, 1]")
 
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -268,6 +278,8 @@ class RunConfig(CommonConfig):
                  or self.train.ownership_weight == self.train.score_weight == 0.0,
                  f"ownership and score targets need a game scored by territory (Go), not {self.game}")
         _require(self.eval_every >= 1, "eval_every must be at least 1")
+        _require(self.selfplay.ownership_end == 0.0 or self.train.ownership_weight > 0.0,
+                 "ownership_end needs the ownership head that names each point's owner: give ownership_weight too")
         _require(self.mcts.score_utility == 0.0 or self.train.score_weight > 0.0,
                  "score_utility needs the score head that predicts margins: give score_weight too")
         _require(self.train.expert_mix == 0.0 or bool(self.init),

@@ -14,7 +14,12 @@ Per game (G rows): ``lengths`` (moves played), ``results`` (+1 first player
 won, 0 draw, -1 lost), ``resign_disabled`` (bool: the game was not allowed to
 resign), ``resigned`` (bool), ``would_resign`` (bool: a no-resign game in which
 a player fell below the resignation threshold), ``false_resign`` (bool: such
-a game that this player still did not lose), ``dropped`` (int: expert data's
+a game that this player still did not lose), ``ownership_ended`` (bool: the game
+ended when the ownership head settled the board and was scored by it), ``would_end``
+(bool: a game that played on past such a settled board, to check it) and
+``false_end`` (bool: such a game whose played-out result differed from the
+ownership head's; these three are False in shards from before they existed),
+``dropped`` (int: expert data's
 labelled positions left out because they are evaluation positions; 0 in
 self-play, and in shards from before it existed).
 Plus ``generation`` (int), ``game`` (name) and ``source`` ("selfplay", or the
@@ -84,6 +89,9 @@ class GameRecord:
     resigned: bool = False
     would_resign: bool = False
     false_resign: bool = False
+    ownership_ended: bool = False
+    would_end: bool = False
+    false_end: bool = False
     dropped: int = 0
     """Labelled positions left out of ``states`` because they are evaluation positions."""
     aux: dict[str, np.ndarray] = field(default_factory=dict)
@@ -106,6 +114,10 @@ class Shard:
     game: str
     dropped: np.ndarray
     """[G] int32 (see the module docstring)."""
+    ownership_ended: np.ndarray
+    would_end: np.ndarray
+    false_end: np.ndarray
+    """[G] bool each (see the module docstring)."""
     source: str = SELFPLAY_SOURCE
     scores: np.ndarray | None = None
     """[P, A] float32, or None (see the module docstring)."""
@@ -125,17 +137,24 @@ class Shard:
 def game_metrics(shards: list[Shard]) -> dict[str, float]:
     """What the games of ``shards`` (at least one game) were like: mean length, the first
     player's win rate, the draw rate, and the share of would-be resignations that were wrong
-    (in the games that never resign)."""
-    lengths = np.concatenate([s.lengths for s in shards])
-    results = np.concatenate([s.results for s in shards])
-    would = np.concatenate([s.would_resign for s in shards])
-    false = np.concatenate([s.false_resign for s in shards])
-    return {
+    (in the games that never resign); where games ended on the ownership head's settled board,
+    their share and the share of checked endings that were wrong."""
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(s, name) for s in shards])
+
+    lengths, results = joined("lengths"), joined("results")
+    would, false = joined("would_resign"), joined("false_resign")
+    metrics = {
         "mean_game_length": float(lengths.mean()),
         "first_player_win_rate": float((results > 0).mean()),
         "draw_rate": float((results == 0).mean()),
         "resign_false_positive_rate": float(false.sum() / would.sum()) if would.any() else 0.0,
     }
+    ended, would_end, false_end = joined("ownership_ended"), joined("would_end"), joined("false_end")
+    if ended.any() or would_end.any():
+        metrics["ownership_end_share"] = float(ended.mean())
+        metrics["ownership_end_false_rate"] = float(false_end.sum() / would_end.sum()) if would_end.any() else 0.0
+    return metrics
 
 
 def shard_from_games(games: list[GameRecord], generation: int, game: str,
@@ -162,6 +181,9 @@ def shard_from_games(games: list[GameRecord], generation: int, game: str,
         would_resign=np.array([g.would_resign for g in games], np.bool_),
         false_resign=np.array([g.false_resign for g in games], np.bool_),
         dropped=np.array([g.dropped for g in games], np.int32),
+        ownership_ended=np.array([g.ownership_ended for g in games], np.bool_),
+        would_end=np.array([g.would_end for g in games], np.bool_),
+        false_end=np.array([g.false_end for g in games], np.bool_),
         generation=generation,
         game=game,
         source=source,
@@ -184,7 +206,8 @@ def write_shard(shard: Shard, path: Path) -> None:
                 resign_disabled=shard.resign_disabled, resigned=shard.resigned,
                 would_resign=shard.would_resign, false_resign=shard.false_resign, generation=np.int64(shard.generation),
                 game=np.str_(shard.game), source=np.str_(shard.source),
-                dropped=shard.dropped,
+                dropped=shard.dropped, ownership_ended=shard.ownership_ended, would_end=shard.would_end,
+                false_end=shard.false_end,
                 **({} if shard.scores is None else {"scores": shard.scores}),
                 **shard.aux,
             )
@@ -246,6 +269,7 @@ def read_shard(path: Path) -> Shard:
     try:
         with np.load(path, allow_pickle=False) as data:
             fields = {name: data[name] for name in data.files}
+        absent = np.zeros(len(fields["lengths"]), np.bool_)
         return Shard(
             states=fields["states"], policies=fields["policies"],
             values=fields["values"] if "values" in fields else fields[FORMER_VALUES_KEY],
@@ -254,6 +278,8 @@ def read_shard(path: Path) -> Shard:
             would_resign=fields["would_resign"], false_resign=fields["false_resign"],
             generation=int(fields["generation"]),
             game=str(fields["game"]), dropped=fields.get("dropped", np.zeros(len(fields["lengths"]), np.int32)),
+            ownership_ended=fields.get("ownership_ended", absent), would_end=fields.get("would_end", absent),
+            false_end=fields.get("false_end", absent),
             source=str(fields.get("source", SELFPLAY_SOURCE)), scores=fields.get("scores"),
             aux={key: fields[key] for key in TARGETS_BY_KEY if key in fields}, path=Path(path),
         )

@@ -163,6 +163,7 @@ class OwnershipStub:
     the side to move) from its 'ownership head'."""
 
     needs_planes = True
+    has_ownership = True
 
     def __init__(self, ownership_logits: np.ndarray):
         self.ownership_logits = ownership_logits
@@ -170,9 +171,8 @@ class OwnershipStub:
     def evaluate(self, states, planes):
         return np.zeros((len(planes), GO5.num_actions), np.float32), np.zeros(len(planes), np.float32)
 
-    def evaluate_heads(self, planes):
-        logits, values = self.evaluate(None, planes)
-        return {"policy": logits, "value": values, "ownership": np.tile(self.ownership_logits, (len(planes), 1))}
+    def evaluate_ownership(self, planes):
+        return np.tanh(np.tile(self.ownership_logits, (len(planes), 1)))
 
 
 def test_final_status_list_reads_the_ownership_head_from_the_side_to_move():

@@ -11,14 +11,14 @@ import pytest
 import torch
 
 import engine
-from engine import go
+from engine import go, go_positions
 from mcts import MCTSConfig, RolloutEvaluator
 from nets import NetConfig, PolicyValueNet
-from selfplay.actor import SelfPlayActor
+from selfplay.actor import SelfPlayActor, scored_by_owners
 from selfplay.buffer import Positions, encoded_batch
 from selfplay.config import RunConfig, SelfPlayConfig, TrainConfig
 from selfplay.loop import TrainingRun
-from selfplay.shards import read_shard, shard_from_games, shard_paths, write_shard
+from selfplay.shards import game_metrics, read_shard, shard_from_games, shard_paths, write_shard
 from selfplay.targets import OWNERSHIP, SCORE, UNKNOWN_OWNER
 from selfplay.trainer import SCORE_SCALE, train_step
 
@@ -126,3 +126,85 @@ def test_go_ownership_and_score_agree_with_the_area_count():
     state = go.spec_for_size(5).initial_state()
     owners, score = go.ownership_and_score(state)
     assert (owners == 0).all() and score == -7.5  # an empty board is nobody's: white wins by komi
+
+
+# ---- games ended by the ownership head (KataGo's dead-stone ending) ------------------------
+
+
+def test_a_settled_board_is_scored_by_its_owners_dead_stones_off():
+    # Black's wall on column B, white's on C; a dead white stone on A3, a dead black one on E3.
+    #   5 . X O . .
+    #   4 . X O . .
+    #   3 O X O . X
+    #   2 . X O . .
+    #   1 . X O . .
+    #     A B C D E
+    black = [GO5.parse_move(v) for v in ("B1", "B2", "B3", "B4", "B5", "E3")]
+    white = [GO5.parse_move(v) for v in ("C1", "C2", "C3", "C4", "C5", "A3")]
+    state = go_positions.position_from_stones(5, black, white)
+    # As it stands, both empty regions touch both colours: 6 stones each, W+7.5.
+    assert go.ownership_and_score(state)[1] == -7.5
+    owners = np.array([1 if column in "AB" else -1 for row in range(5) for column in "ABCDE"], np.int8)
+    final = scored_by_owners(GO5, state, owners)
+    # The stones on A3 and E3 off: black has columns A and B, white C to E: W+12.5.
+    assert final.margin == -12.5 and final.owners is owners
+
+
+class SettlesAtFourStones:
+    """A network stand-in: uniform priors, value 0, and an ownership head that gives black every
+    point, surely, once four stones stand on the board (before that it is unsure everywhere)."""
+
+    needs_planes = True
+    has_ownership = True
+
+    def evaluate(self, states, planes):
+        return np.zeros((len(planes), GO5.num_actions), np.float32), np.zeros(len(planes), np.float32)
+
+    def evaluate_ownership(self, planes):
+        stones = planes[:, :2].sum(axis=(1, 2, 3))
+        black_to_move = planes[:, -1, 0, 0] == 1
+        sure = np.where(stones >= 4, 0.95, 0.0) * np.where(black_to_move, 1.0, -1.0)
+        return np.repeat(sure[:, None], 25, axis=1).astype(np.float32)
+
+
+def test_games_end_when_the_ownership_head_settles_the_board_except_those_that_check_it(tmp_path):
+    config = SelfPlayConfig(games_in_parallel=8, resign_threshold=-2.0, ownership_end=0.9,
+                            ownership_end_check_share=0.5)
+    actor = SelfPlayActor(GO5, SettlesAtFourStones(), MCTSConfig(num_simulations=8), config,
+                          np.random.default_rng(0), aux_targets=BOTH)
+    records = actor.play(12)
+    ended = [r for r in records if r.ownership_ended]
+    checked = [r for r in records if not r.ownership_ended]
+    assert ended and checked, "both kinds of games happen"
+    for record in ended:
+        # Four stones take four moves (a capture takes more); black owns all 25 points: B+17.5.
+        assert 4 <= record.length < 10 and record.result == 1 and not record.would_end
+        assert np.array_equal(record.aux[OWNERSHIP.key], np.repeat(record.players[:, None], 25, axis=1))
+        assert np.array_equal(record.aux[SCORE.key], record.players * 17.5)
+    for record in checked:
+        # Played out on the rules: the head's verdict (black wins) is wrong where white won.
+        assert record.would_end and record.false_end == (record.result != 1)
+        assert record.length > 10 and not record.resigned
+    assert 0 < sum(r.false_end for r in checked) < len(checked), "right and wrong verdicts both happen"
+    path = tmp_path / "gen00001-00000.npz"
+    write_shard(shard_from_games(records, 1, "go5", GO5.num_actions, GO5.state_size), path)
+    metrics = game_metrics([read_shard(path)])
+    assert metrics["ownership_end_share"] == pytest.approx(len(ended) / len(records))
+    assert metrics["ownership_end_false_rate"] == pytest.approx(np.mean([r.result != 1 for r in checked]))
+    # Shards from before these fields existed load as games that were played out.
+    shard = read_shard(path)
+    fields = {f.name: getattr(shard, f.name) for f in dataclasses.fields(shard) if f.name not in
+              ("path", "aux", "scores", "ownership_ended", "would_end", "false_end")}
+    np.savez(path, **fields)
+    older = read_shard(path)
+    assert not older.ownership_ended.any() and not older.would_end.any() and "ownership_end_share" not in game_metrics([older])
+
+
+def test_ownership_end_needs_an_ownership_head():
+    with pytest.raises(ValueError, match="ownership head"):
+        SelfPlayActor(GO5, RolloutEvaluator(GO5, seed=1), MCTSConfig(num_simulations=8),
+                      SelfPlayConfig(ownership_end=0.9), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="ownership_end needs the ownership head"):
+        RunConfig(game="go5", selfplay=SelfPlayConfig(ownership_end=0.9))
+    with pytest.raises(ValueError, match=r"ownership_end must lie in \[0, 1\)"):
+        SelfPlayConfig(ownership_end=1.0)
