@@ -1012,25 +1012,30 @@ def _training_presets(size: int) -> dict[str, TrainingPreset]:
     """The cpu_preset and gpu_preset of a board size: only 9x9 has been trained and measured."""
     if size != 9:
         return {}
-    # 2 CPU cores: 9x9 positions cost the network about twice Connect Four's, and games
-    # last about 3x longer, so fewer simulations and games per generation than Connect Four.
+    # 2 CPU cores. What the Connect Four ablations found (BENCHMARKS.md): Gumbel search with
+    # 32 simulations learns more per minute than PUCT with more, and b6c48 more than b4c32
+    # once the run is long; no value discount (a Go game's length says little about its
+    # result). KataGo's ownership and score targets, with its loss weights: most of the
+    # first CPU run's losses against GNU Go were a whole group dying.
     # Never resign (-2): with -0.9, a 35-minute run collapsed by generation 20 into one-move
     # games (white resigned after black's first stone; the 10% of games that never resign
     # saw a weak white lose too, so the false-resignation rate stayed at 0).
     cpu = TrainingPreset(
-        net="b4c32",
-        mcts={"num_simulations": 64},
-        selfplay={"games_in_parallel": 64, "games_per_generation": 64, "temperature_moves": 20,
-                  "resign_threshold": -2.0},
-        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 200,
-               "window_min": 20_000, "window_max": 300_000},
+        net="b6c48",
+        mcts={"num_simulations": 32, "search": "gumbel"},
+        selfplay={"games_in_parallel": 64, "games_per_generation": 128, "resign_threshold": -2.0},
+        # About 50 s a generation: 15,000 positions at some 450/s on two cores (the first 2-hour
+        # run's b4c32 with 64 simulations made 190/s on one), then 100 steps.
+        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 140,
+               "window_min": 20_000, "window_max": 300_000, "ownership_weight": 1.5, "score_weight": 0.5},
     )
     gpu = TrainingPreset(
         net="b10c128",
         mcts={"num_simulations": 400},
         selfplay={"games_in_parallel": 512, "games_per_generation": 1024, "temperature_moves": 20,
                   "resign_threshold": -2.0},
-        train={"batch_size": 1024, "steps_per_generation": 400, "window_min": 200_000, "window_max": 2_000_000},
+        train={"batch_size": 1024, "steps_per_generation": 400, "window_min": 200_000, "window_max": 2_000_000,
+               "ownership_weight": 1.5, "score_weight": 0.5},
     )
     return {"cpu_preset": cpu, "gpu_preset": gpu}
 
