@@ -4,7 +4,7 @@ often it would be wrong, measured offline on the played-out games of a run.
 For every played-out game of the last ``--generations`` generations' shards, the network of
 ``--checkpoint`` judges each recorded position in order; at each threshold t the game would
 have ended at the first position where every point's predicted owner is at least t sure,
-scored by those owners (``selfplay.actor.scored_by_owners``). One JSON line per threshold:
+scored by those owners (``selfplay.actor.settled_ending``, as self-play does). One JSON line per threshold:
 
 - ``settled_share``: the share of games that would have ended early;
 - ``false_rate``: among those, the share whose ownership result differs from the played-out one;
@@ -28,16 +28,9 @@ import torch
 
 import engine
 from nets import CheckpointError, NetworkEvaluator, load_checkpoint
-from selfplay.actor import scored_by_owners
+from selfplay.actor import settled_ending, settled_rows
 from selfplay.run_dir import RunPaths
 from selfplay.shards import ShardError, read_shard, shard_paths
-
-
-def first_settled(ownership: np.ndarray, threshold: float) -> int | None:
-    """The first row of ``ownership`` [T, H*W] (positions in game order) whose every point is
-    at least ``threshold`` sure, or None."""
-    sure = np.flatnonzero(np.abs(ownership).min(axis=1) >= threshold)
-    return int(sure[0]) if len(sure) else None
 
 
 def main() -> int:
@@ -87,13 +80,13 @@ def main() -> int:
     for threshold in args.threshold or [0.8, 0.9, 0.95]:
         settled = wrong = saved = 0
         for states, ownership, result, length in games:
-            ply = first_settled(ownership, threshold)
-            if ply is None:
+            plies = settled_rows(ownership, threshold)  # rows are plies: every move is recorded
+            if not len(plies):
                 continue
+            ply = int(plies[0])
             player = 1 if ply % 2 == 0 else -1  # the first player moves at even plies
-            owners = np.sign(ownership[ply] * player).astype(np.int8)
             settled += 1
-            wrong += int(np.sign(scored_by_owners(spec, states[ply], owners).margin) != result)
+            wrong += int(settled_ending(spec, states[ply], ownership[ply], player).result != result)
             saved += length - ply
         print(json.dumps({"threshold": threshold, "games": len(games), "generations": generations,
                           "settled_share": round(settled / len(games), 4),

@@ -140,6 +140,20 @@ class Ending(NamedTuple):
     final: Scored | None = None
 
 
+def settled_rows(ownership: np.ndarray, threshold: float) -> np.ndarray:
+    """The rows of ``ownership`` [B, H*W] (predicted owners, in [-1, 1]) whose every point's
+    owner is at least ``threshold`` sure: the positions the ownership head calls settled."""
+    return np.flatnonzero(np.abs(ownership).min(axis=1) >= threshold)
+
+
+def settled_ending(spec: GameSpec, state: np.ndarray, ownership: np.ndarray, player: int) -> Ending:
+    """The ending of a game stopped at ``state`` [S] (``player`` to move: +1 the first player)
+    whose owners the ownership head names as ``ownership`` [H*W] (the side to move's view):
+    scored by those owners (``scored_by_owners``)."""
+    final = scored_by_owners(spec, state, np.sign(ownership * player).astype(np.int8))
+    return Ending(int(np.sign(final.margin)), OWNERSHIP_ENDED, final)
+
+
 @dataclass
 class ActorStats:
     moves: int = 0
@@ -184,22 +198,19 @@ class SelfPlayActor:
         final = Scored(*self.spec.final_ownership(self.search.root_state(b))) if self._needs_final else None
         return Ending(int(status) * slot.player, PLAYED_OUT, final)
 
-    def _settled(self, slots: np.ndarray) -> dict[int, Ending]:
-        """The games among ``slots`` whose root position the ownership head calls settled (every
-        point's owner at least ``ownership_end`` sure), each scored by those owners: the board's
-        area margin, with the points whose owner the head changes counted for their new owner
-        (``scored_by_owners``)."""
+    def _settled(self, active: np.ndarray) -> dict[int, Ending]:
+        """The games among ``active`` whose root position the ownership head calls settled (every
+        point's owner at least ``ownership_end`` sure), each scored by those owners
+        (``settled_ending``). A checked game that already has its verdict is not asked again."""
+        slots = np.array([b for b in active if self.slots[b].settled_result is None], np.int64)
+        if not len(slots):
+            return {}
         states = np.stack([self.search.root_state(b) for b in slots])
         planes = np.zeros((len(slots), *self.spec.planes_shape), np.float32)
         self.spec.encode_batch(states, planes)
         ownership = self.evaluator.evaluate_ownership(planes)  # [B, H*W], for the side to move
-        settled = {}
-        for row in np.flatnonzero(np.abs(ownership).min(axis=1) >= self.config.ownership_end):
-            b = int(slots[row])
-            owners = np.sign(ownership[row] * self.slots[b].player).astype(np.int8)
-            final = scored_by_owners(self.spec, states[row], owners)
-            settled[b] = Ending(int(np.sign(final.margin)), OWNERSHIP_ENDED, final)
-        return settled
+        return {int(slots[row]): settled_ending(self.spec, states[row], ownership[row], self.slots[slots[row]].player)
+                for row in settled_rows(ownership, self.config.ownership_end)}
 
     def play(self, num_games: int, on_game=None) -> list[GameRecord]:
         """Play ``num_games`` complete games; ``on_game(record)`` is called as each ends."""
@@ -218,7 +229,7 @@ class SelfPlayActor:
             full = self.rng.random(self.batch_size) < cfg.full_search_share
             sims = np.where(full, full_sims, min(cfg.fast_simulations, full_sims))
             result = self.search.run(num_simulations=sims, rngs=[s.rng if s else None for s in self.slots])
-            settled = self._settled(active) if cfg.ownership_end > 0 and len(active) else {}
+            settled = self._settled(active) if cfg.ownership_end > 0 else {}
             actions = np.zeros(self.batch_size, np.int64)
             ended: dict[int, Ending] = {}
             for b in active:
