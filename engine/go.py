@@ -1024,9 +1024,9 @@ def _training_presets(size: int) -> dict[str, TrainingPreset]:
         net="b6c48",
         mcts={"num_simulations": 32, "search": "gumbel"},
         selfplay={"games_in_parallel": 64, "games_per_generation": 128, "resign_threshold": -2.0},
-        # About 50 s a generation: 15,000 positions at some 450/s on two cores (the first 2-hour
-        # run's b4c32 with 64 simulations made 190/s on one), then 100 steps.
-        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 140,
+        # About 100 s a generation, measured: 16,000-17,000 positions at 180-210/s on two cores
+        # (games of 130 moves while play is weak), then 100 steps; the decay spans the 2 hours.
+        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 75,
                "window_min": 20_000, "window_max": 300_000, "ownership_weight": 1.5, "score_weight": 0.5},
     )
     gpu = TrainingPreset(
