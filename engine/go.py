@@ -1012,21 +1012,22 @@ def _training_presets(size: int) -> dict[str, TrainingPreset]:
     """The cpu_preset and gpu_preset of a board size: only 9x9 has been trained and measured."""
     if size != 9:
         return {}
-    # 2 CPU cores. What the Connect Four ablations found (BENCHMARKS.md): Gumbel search with
-    # 32 simulations learns more per minute than PUCT with more, and b6c48 more than b4c32
-    # once the run is long; no value discount (a Go game's length says little about its
-    # result). KataGo's ownership and score targets, with its loss weights: most of the
-    # first CPU run's losses against GNU Go were a whole group dying.
+    # 2 CPU cores: b4c32 with PUCT and 64 simulations, the first 2-hour run's settings, plus
+    # KataGo's ownership and score targets with its loss weights (most of that run's losses
+    # against GNU Go were a whole group dying). Measured against the alternative (BENCHMARKS.md):
+    # b6c48 with Gumbel search and 32 simulations, 128 games a generation, made a third as
+    # many generations in 2 hours and lost 24 of 25 games to the first run's network.
     # Never resign (-2): with -0.9, a 35-minute run collapsed by generation 20 into one-move
     # games (white resigned after black's first stone; the 10% of games that never resign
     # saw a weak white lose too, so the false-resignation rate stayed at 0).
     cpu = TrainingPreset(
-        net="b6c48",
-        mcts={"num_simulations": 32, "search": "gumbel"},
-        selfplay={"games_in_parallel": 64, "games_per_generation": 128, "resign_threshold": -2.0},
-        # About 100 s a generation, measured: 16,000-17,000 positions at 180-210/s on two cores
-        # (games of 130 moves while play is weak), then 100 steps; the decay spans the 2 hours.
-        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 75,
+        net="b4c32",
+        mcts={"num_simulations": 64},
+        selfplay={"games_in_parallel": 64, "games_per_generation": 64, "temperature_moves": 20,
+                  "resign_threshold": -2.0},
+        # 50-75 s a generation, measured: 8,000 positions at 140-210/s on two cores, then 100
+        # steps (3 samplings of each new position); the decay spans about 2 hours.
+        train={"batch_size": 256, "steps_per_generation": 100, "lr_decay_generations": 120,
                "window_min": 20_000, "window_max": 300_000, "ownership_weight": 1.5, "score_weight": 0.5},
     )
     gpu = TrainingPreset(
