@@ -254,3 +254,19 @@ def test_kata_analyze_reports_the_searched_score_lead():
                                               if move != "pass"))) / (sum(int(m["visits"]) for m in moves.values()) + 1)
     assert unsearched and all(float(m["scoreLead"]) == pytest.approx(root_score, abs=1e-5) for m in unsearched)
     assert "scoreLead" not in gtp.respond("lz-analyze w 1000")  # Leela Zero's format has no score
+
+
+def test_the_shipped_go9_network_gives_guis_score_leads_and_an_ownership_map():
+    """What a Sabaki user gets from `arena gtp --game go9` without --model: the shipped
+    network has ownership and score heads (README: "The 9x9 presets")."""
+    from arena.shipped import shipped_network
+
+    go9 = engine.get_game("go9")
+    gtp = GTPEngine(go9, search_factory(go9, str(shipped_network("go9")), 50, seed=1), analysis_simulations=64)
+    assert gtp.respond("play b E5") == "= \n\n"
+    moves = parse_report(gtp.respond("kata-analyze w 1000 ownership true")[2:-2].splitlines()[-1])
+    ownership = [float(w) for w in moves[-1]["pv"][moves[-1]["pv"].index("ownership") + 1:]]
+    assert len(ownership) == 81 and all(-1.0 <= value <= 1.0 for value in ownership)
+    assert all("scoreLead" in move for move in moves)
+    # The stone just played is white's opponent's: the head gives its point to black.
+    assert ownership[4 * 9 + 4] < 0
