@@ -16,6 +16,7 @@ import torch
 import engine
 from arena.analysis import AnalysisRequest, parse_request
 from arena.gtp_engine import GTPEngine, TimedSearch, search_factory
+from arena.shipped import shipped_network
 from mcts import MCTSConfig
 from nets import NetConfig, NetworkEvaluator, PolicyValueNet
 
@@ -259,8 +260,6 @@ def test_kata_analyze_reports_the_searched_score_lead():
 def test_the_shipped_go9_network_gives_guis_score_leads_and_an_ownership_map():
     """What a Sabaki user gets from `arena gtp --game go9` without --model: the shipped
     network has ownership and score heads (README: "The 9x9 presets")."""
-    from arena.shipped import shipped_network
-
     go9 = engine.get_game("go9")
     gtp = GTPEngine(go9, search_factory(go9, str(shipped_network("go9")), 50, seed=1), analysis_simulations=64)
     assert gtp.respond("play b E5") == "= \n\n"
