@@ -5,6 +5,7 @@
     selfplay train --game connect4 --run-dir /shared/runs/c4 --backend ray --address auto --actors 8
     selfplay pretrain --game connect4 --expert solver --games 20000 --run-dir runs/c4-sl
     selfplay train --init runs/c4-sl --run-dir runs/c4-rl --expert-mix 0.25
+    selfplay train --game go9 --init shipped --run-dir runs/go9-more --minutes 90
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from selfplay.config import LOCATION_SETTINGS, ExpertConfig, GatingConfig, Pretr
 from selfplay.flags import add_dataclass_flags, non_negative_float, non_negative_int, overrides_for, positive_int
 
 RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations", "eval_every")
+SHIPPED_INIT = "shipped"
+"""``--init shipped``: start from the network shipped for --game (``arena.shipped``)."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -53,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", type=Path, required=True, help="where config, games, checkpoints and logs live")
     train.add_argument("--init", type=Path,
                        help="start from a trained network (AlphaGo's stage 2): a 'selfplay pretrain' run "
-                            "directory (its best checkpoint), another run directory, or a checkpoint file. "
+                            "directory (its best checkpoint), another run directory, a checkpoint file, or "
+                            f"'{SHIPPED_INIT}': the network zeroplay ships for --game, to train it further. "
                             "Its game and network shape become the run's")
     _add_run_flags(train, "generation")
     train.add_argument("--generations", type=non_negative_int,
@@ -171,12 +175,29 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         from nets import load_checkpoint
         from selfplay.run_dir import init_checkpoint
 
-        checkpoint = load_checkpoint(init_checkpoint(args.init))
+        init = _init_source(args.init, game)
+        checkpoint = load_checkpoint(init_checkpoint(init))
         game = game or checkpoint.game
-        fixed = {"init": str(args.init.resolve()), **({} if args.net else {"net": checkpoint.config.name})}
+        fixed = {"init": str(init.resolve()), **({} if args.net else {"net": checkpoint.config.name})}
     game = engine.get_game(game or "connect4").name  # UnknownGameError lists the games
     sections = {"mcts": MCTSConfig, "selfplay": SelfPlayConfig, "train": TrainConfig, "gating": GatingConfig}
     return _changed(preset(game, _gpu(args)), args, sections, fixed)
+
+
+def _init_source(init: Path, game: str | None) -> Path:
+    """What --init names: its path, or for the word 'shipped' the network zeroplay ships for
+    ``game`` (default connect4). RunError when none is shipped for that game."""
+    if str(init) != SHIPPED_INIT:
+        return init
+    from arena.shipped import shipped_network
+    from selfplay.run_dir import RunError
+
+    name = engine.get_game(game or "connect4").name
+    path = shipped_network(name)
+    if path is None:
+        shipped = [other for other in engine.list_games() if shipped_network(other) is not None]
+        raise RunError(f"--init {SHIPPED_INIT}: zeroplay ships no {name} network; it ships {', '.join(shipped)}")
+    return path
 
 
 def pretrain_config_from_args(args: argparse.Namespace) -> tuple[PretrainRunConfig, bool]:

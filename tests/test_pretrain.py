@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import engine
+from arena.shipped import shipped_network
 from engine.connect4 import PLY
 from engine.exact import solver_for
 from engine.solver import Solver
@@ -227,6 +228,20 @@ def test_a_lost_latest_checkpoint_resumes_from_the_best_epoch(ttt_pretrained, tm
     assert after["epoch"] > best_before and after["best_epoch"] >= best_before
     rows = read_metrics(resumed.paths, "epoch")
     assert [row["epoch"] for row in rows] == list(range(1, max(after["epoch"], state["epoch"]) + 1))
+
+
+def test_init_shipped_trains_the_network_shipped_for_the_game(tmp_path, capsys):
+    for argv, game in ((["--game", "go9"], "go9"), ([], "connect4")):
+        args = cli.build_parser().parse_args(["train", "--init", "shipped", *argv, "--run-dir", str(tmp_path / game)])
+        config, changed = cli.config_from_args(args)
+        shipped = shipped_network(game)
+        assert changed and (config.game, config.init) == (game, str(shipped.resolve()))
+        assert config.net == load_checkpoint(shipped).config.name
+
+    assert cli.main(["train", "--init", "shipped", "--game", "tictactoe", "--run-dir", str(tmp_path / "t")]) == 2
+    said = capsys.readouterr().err
+    assert said == "selfplay: error: --init shipped: zeroplay ships no tictactoe network; it ships connect4, go9\n"
+    assert not (tmp_path / "t").exists()
 
 
 def tiny_rl_config(init: Path, **train_changes) -> RunConfig:
