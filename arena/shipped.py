@@ -4,7 +4,8 @@ They are the arena's default bots (``arena play``, ``arena gtp``), found
 through the package (``importlib.resources``), so an installed copy plays with
 them from any working directory. They live beside the arena rather than in
 ``nets`` so that finding one does not import torch. Today: ``connect4`` (the
-2-hour self-play run of ``make train``) and ``go9`` (the 2-hour go9 run);
+2-hour self-play run of ``make train``) and ``go9`` (a 2-hour go9 run, then 90
+minutes more from it with ``selfplay train --init shipped``);
 BENCHMARKS.md says how strong each is.
 """
 
