@@ -36,7 +36,7 @@ train: $(RUNTIME)
 	$(BIN)/selfplay train --game connect4 --run-dir runs/c4 --minutes $(MINUTES)
 
 test: $(DEV)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(DEV)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

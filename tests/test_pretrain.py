@@ -183,14 +183,9 @@ def test_interrupted_generation_resumes_without_repeating_a_game(tmp_path, monke
             np.testing.assert_array_equal(array, reference[name], err_msg=f"{other.name}: {name}")
 
 
-SHARES_TTT_PRETRAINED = pytest.mark.xdist_group("ttt_pretrained")
-"""On one xdist worker (``make test`` runs ``--dist loadgroup``), so that the fixture is built once."""
-
-
 @pytest.fixture(scope="module")
 def ttt_pretrained(tmp_path_factory):
-    """A tic-tac-toe pretrain run of the preset on 2,000 minimax games (about 15 s on one free
-    core of a fast machine; 55 s beside another test on a slow one)."""
+    """A tic-tac-toe pretrain run of the preset on 2,000 minimax games (about 15 s)."""
     torch.set_num_threads(1)
     config = dataclasses.replace(pretrain_preset("tictactoe", gpu=False), device="cpu")
     run = PretrainRun(tmp_path_factory.mktemp("ttt") / "sl", config, log=lambda line: None)
@@ -200,7 +195,6 @@ def ttt_pretrained(tmp_path_factory):
     return run, data, state
 
 
-@SHARES_TTT_PRETRAINED
 def test_tictactoe_pretraining_reaches_99_percent_validation_accuracy(ttt_pretrained):
     run, data, state = ttt_pretrained
     assert 0.02 < data.validation_games / data.games < 0.1
@@ -218,7 +212,6 @@ def test_tictactoe_pretraining_reaches_99_percent_validation_accuracy(ttt_pretra
     assert run.train(data)["epoch"] == state["epoch"]
 
 
-@SHARES_TTT_PRETRAINED
 def test_a_lost_latest_checkpoint_resumes_from_the_best_epoch(ttt_pretrained, tmp_path):
     """Issue #14 for pretrain runs: without latest.pt, training goes on after best.pt's epoch
     (its validation loss read back from the metrics) instead of starting over."""
@@ -259,7 +252,6 @@ def tiny_rl_config(init: Path, **train_changes) -> RunConfig:
         train=dataclasses.replace(base.train, steps_per_generation=3, **train_changes))
 
 
-@SHARES_TTT_PRETRAINED
 def test_init_starts_self_play_from_the_pretrained_network_and_expert_mix_decays(ttt_pretrained, tmp_path):
     sl_dir = ttt_pretrained[0].paths.root
     args = cli.build_parser().parse_args(["train", "--init", str(sl_dir), "--run-dir", str(tmp_path / "rl"),
@@ -305,7 +297,6 @@ def one_line_error(capsys, argv: list[str]) -> str:
     return err
 
 
-@SHARES_TTT_PRETRAINED
 def test_bad_inputs_are_one_line_errors(ttt_pretrained, tmp_path, capsys):
     sl_dir = str(ttt_pretrained[0].paths.root)
     new = str(tmp_path / "new")
@@ -379,7 +370,6 @@ def test_run_configs_from_before_the_gating_rename_still_load():
     assert cli.overrides_for(parsed, GatingConfig) == {"enabled": True, "games": 40}
 
 
-@SHARES_TTT_PRETRAINED
 def test_a_run_with_a_reply_head_starts_from_a_network_without_one(ttt_pretrained, tmp_path):
     sl_dir = ttt_pretrained[0].paths.root
     config = tiny_rl_config(sl_dir, reply_weight=0.15)
