@@ -24,8 +24,8 @@ import engine
 from arena.console import command_console, progress_display
 from engine.solved_sets import DEFAULT_SET, SET_NAMES, SolvedSetError, solved_set_source
 from mcts import MCTSConfig
-from selfplay.config import LOCATION_SETTINGS, ExpertConfig, GatingConfig, PretrainConfig, PretrainRunConfig, \
-    RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset, usable_cores
+from selfplay.config import DEFAULT_GAME, LOCATION_SETTINGS, ExpertConfig, GatingConfig, PretrainConfig, \
+    PretrainRunConfig, RunConfig, SelfPlayConfig, TrainConfig, parse_expert, pretrain_preset, preset, usable_cores
 from selfplay.flags import add_dataclass_flags, non_negative_float, non_negative_int, overrides_for, positive_int
 
 RUN_FLAGS = ("net", "device", "seed", "eval_set", "eval_positions", "eval_simulations", "eval_every")
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "when the validation loss stops improving; keep the best epoch as "
                     "<run-dir>/checkpoints/best.pt, which 'selfplay train --init <run-dir>' continues by "
                     "self-play. Start the same command again after a stop or a kill to resume.")
-    pretrain.add_argument("--game", default="connect4", help="game (%(default)s); "
+    pretrain.add_argument("--game", default=DEFAULT_GAME, help="game (%(default)s); "
                           f"one of {', '.join(engine.list_games())}")
     pretrain.add_argument("--run-dir", type=Path, required=True,
                           help="where config, expert games, checkpoints and logs live")
@@ -179,20 +179,20 @@ def config_from_args(args: argparse.Namespace) -> tuple[RunConfig, bool]:
         checkpoint = load_checkpoint(init_checkpoint(init))
         game = game or checkpoint.game
         fixed = {"init": str(init.resolve()), **({} if args.net else {"net": checkpoint.config.name})}
-    game = engine.get_game(game or "connect4").name  # UnknownGameError lists the games
+    game = engine.get_game(game or DEFAULT_GAME).name  # UnknownGameError lists the games
     sections = {"mcts": MCTSConfig, "selfplay": SelfPlayConfig, "train": TrainConfig, "gating": GatingConfig}
     return _changed(preset(game, _gpu(args)), args, sections, fixed)
 
 
 def _init_source(init: Path, game: str | None) -> Path:
     """What --init names: its path, or for the word 'shipped' the network zeroplay ships for
-    ``game`` (default connect4). RunError when none is shipped for that game."""
+    ``game`` (default: DEFAULT_GAME). RunError when none is shipped for that game."""
     if str(init) != SHIPPED_INIT:
         return init
     from arena.shipped import shipped_network
     from selfplay.run_dir import RunError
 
-    name = engine.get_game(game or "connect4").name
+    name = engine.get_game(game or DEFAULT_GAME).name
     path = shipped_network(name)
     if path is None:
         shipped = [other for other in engine.list_games() if shipped_network(other) is not None]

@@ -84,6 +84,8 @@ class SelfPlayConfig:
         _require(0.0 <= self.ownership_end_check_share <= 1.0, "ownership_end_check_share must lie in [0, 1]")
 
 
+DEFAULT_GAME = "connect4"
+"""The game of a command that names none (the project's main job)."""
 OPTIMIZERS = ("sgd", "adamw")
 """``TrainConfig.optimizer``'s choices (``selfplay.trainer.make_optimizer``)."""
 LR_SCHEDULES = ("cosine", "onecycle")
@@ -188,7 +190,7 @@ class GatingConfig:
 class CommonConfig:
     """What every run directory's config holds (self-play and pretraining alike)."""
 
-    game: str = "connect4"
+    game: str = DEFAULT_GAME
     """Game name from the engine registry."""
     net: str = "b6c64"
     """Network shape, blocks x channels."""

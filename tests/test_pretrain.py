@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 
 import engine
 from arena.shipped import shipped_network
@@ -184,14 +185,24 @@ def test_interrupted_generation_resumes_without_repeating_a_game(tmp_path, monke
 
 
 @pytest.fixture(scope="module")
-def ttt_pretrained(tmp_path_factory):
-    """A tic-tac-toe pretrain run of the preset on 2,000 minimax games (about 15 s)."""
+def ttt_pretrained(tmp_path_factory, worker_id):
+    """A tic-tac-toe pretrain run of the preset on 2,000 minimax games (15 s on an idle core).
+
+    Built once per test session: under pytest-xdist every worker would build its own, so the
+    first worker to need it builds it in the session's shared temporary folder, under a file
+    lock (pytest-xdist's recipe), and the others find it done there: both steps go on from
+    what is on disk (``generate`` brings the games up to 2,000; ``train`` returns a finished
+    run's state without training)."""
     torch.set_num_threads(1)
     config = dataclasses.replace(pretrain_preset("tictactoe", gpu=False), device="cpu")
-    run = PretrainRun(tmp_path_factory.mktemp("ttt") / "sl", config, log=lambda line: None)
-    run.generate(2000)
-    data = load_expert_data(TTT, run.paths.games, 2000, config.pretrain.validation_share, config.seed)
-    state = run.train(data)
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the folder above gw0, gw1, ...: this session's, shared by its workers
+    with FileLock(shared / "ttt-pretrained.lock"):
+        run = PretrainRun(shared / "ttt-pretrained", config, log=lambda line: None)
+        run.generate(2000)
+        data = load_expert_data(TTT, run.paths.games, 2000, config.pretrain.validation_share, config.seed)
+        state = run.train(data)
     return run, data, state
 
 

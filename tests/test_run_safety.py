@@ -31,8 +31,12 @@ from selfplay.run_dir import RunError, RunPaths, read_metrics
 from selfplay.run_lock import RunLock
 
 REPO = Path(__file__).resolve().parents[1]
+# One self-play process (the trainer's): what these tests check does not depend on where the games
+# are played, and each start of worker processes costs seconds. The tests where workers matter (a
+# killed trainer's lock, a full disk under the workers' shards) add WORKERS.
 TINY = ["--game", "tictactoe", "--num-simulations", "8", "--games-per-generation", "16", "--games-in-parallel", "16",
-        "--steps-per-generation", "5", "--batch-size", "16", "--window-min", "100", "--device", "cpu"]
+        "--steps-per-generation", "5", "--batch-size", "16", "--window-min", "100", "--device", "cpu", "--workers", "1"]
+WORKERS = ("--workers", "2")
 ENV = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", COLUMNS="200")
 
 
@@ -98,8 +102,8 @@ def no_temporary_files(run_dir: Path) -> bool:
 def test_a_second_trainer_is_refused_and_kill_9_leaves_no_stale_lock(tmp_path, capsys):
     run_dir = tmp_path / "run"
     paths = RunPaths(run_dir)
-    first = subprocess.Popen([sys.executable, "-m", "selfplay", *train_args(run_dir, 1000)], cwd=REPO, env=ENV,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = subprocess.Popen([sys.executable, "-m", "selfplay", *train_args(run_dir, 1000, *WORKERS)], cwd=REPO,
+                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 120
         while not paths.generation_checkpoint(1).exists():
@@ -297,15 +301,16 @@ def test_a_full_disk_is_one_line_and_the_run_resumes_once_there_is_room(tmp_path
     if limit == "tmpfs":
         stack = contextlib.ExitStack()
         run_dir = stack.enter_context(small_tmpfs(tmp_path / "disk")) / "run"
-        reason, limited = "the disk is full", {}
+        # The disk fills under whichever write comes next: the workers' shards among them.
+        reason, limited, extra = "the disk is full", {}, WORKERS
     else:
         stack = contextlib.nullcontext()
         run_dir = tmp_path / "run"
         # gen0000N.pt (170 KB) fits; latest.pt with the optimizer's momentum (340 KB) does not.
-        reason, limited = "the file size limit is reached", {"preexec_fn": file_size_limit(250_000)}
+        reason, limited, extra = "the file size limit is reached", {"preexec_fn": file_size_limit(250_000)}, ()
     with stack:
-        check_full_disk(train(run_dir, 4, **limited), run_dir, reason)
-        check_full_disk(train(run_dir, 4, **limited), run_dir, reason)  # every resume alike, no traceback
+        check_full_disk(train(run_dir, 4, *extra, **limited), run_dir, reason)
+        check_full_disk(train(run_dir, 4, *extra, **limited), run_dir, reason)  # every resume alike, no traceback
         saved = tmp_path / "moved"
         shutil.copytree(run_dir, saved)
     # With room, the same command resumes and finishes.

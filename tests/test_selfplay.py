@@ -189,7 +189,7 @@ def test_resume_after_sigkill_in_self_play_and_in_training(tmp_path):
     command = [sys.executable, "-m", "selfplay", "train", "--game", "tictactoe", "--run-dir", str(run_dir),
                "--generations", "3", "--num-simulations", "16", "--games-per-generation", "96",
                "--games-in-parallel", "16", "--steps-per-generation", "400", "--batch-size", "64",
-               "--device", "cpu"]
+               "--device", "cpu", "--workers", "1"]  # worker processes: tests/test_process_backend.py
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
     paths = RunPaths(run_dir)
 
