@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Start the same command again after a stop or a kill to resume. Settings not given "
                     "come from the preset for the game and machine; a run's settings are in "
                     "<run-dir>/config.json.")
-    train.add_argument("--game", help="game to learn: the --init network's, else connect4; "
+    train.add_argument("--game", help=f"game to learn: the --init network's, else {DEFAULT_GAME}; "
                        f"one of {', '.join(engine.list_games())}")
     train.add_argument("--run-dir", type=Path, required=True, help="where config, games, checkpoints and logs live")
     train.add_argument("--init", type=Path,
