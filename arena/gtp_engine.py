@@ -40,7 +40,7 @@ from arena.analysis import (AnalysisRequest, kata_analyze_line, lz_analyze_line,
                             parse_request, predicted_ownership)
 from engine import go, go_positions
 from engine.spec import ONGOING, GameSpec, IllegalMoveError
-from mcts import BatchedSearch, MCTSConfig
+from mcts import BatchedSearch, MCTSConfig, greedy_moves
 from mcts.evaluators import RolloutEvaluator
 
 PROTOCOL_VERSION = "2"
@@ -98,7 +98,8 @@ class TimedSearch:
 
     def best_move(self, state: np.ndarray, seconds: float | None,
                   after_step: Callable[[], None] | None = None) -> tuple[int, float, int]:
-        """(the most visited move, the root value for the side to move, simulations run)
+        """(the move to play (``mcts.greedy_moves``: a move that wins at once, else the most
+        visited), the root value for the side to move, simulations run)
         for ``state [S]``, searching until ``seconds`` pass (None: no clock) or the cap;
         ``after_step`` is called after each chunk (live analysis)."""
         deadline = None if seconds is None else time.monotonic() + seconds
@@ -109,7 +110,7 @@ class TimedSearch:
                 after_step()
             if deadline is not None and time.monotonic() >= deadline:
                 break
-        return int(self.result.visit_counts[0].argmax()), float(self.result.root_values[0]), self.done
+        return int(greedy_moves(self.result)[0]), float(self.result.root_values[0]), self.done
 
 
 @dataclass

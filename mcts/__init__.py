@@ -4,9 +4,9 @@ for the tree layout and sign convention."""
 
 from mcts.config import MCTSConfig
 from mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
-from mcts.search import BatchedSearch, SearchResult, choose_action, choose_move, search_position
+from mcts.search import BatchedSearch, SearchResult, choose_action, choose_move, greedy_moves, search_position
 
 __all__ = [
     "MCTSConfig", "Evaluator", "RolloutEvaluator", "UniformEvaluator",
-    "BatchedSearch", "SearchResult", "choose_action", "choose_move", "search_position",
+    "BatchedSearch", "SearchResult", "choose_action", "choose_move", "greedy_moves", "search_position",
 ]

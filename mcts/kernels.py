@@ -30,6 +30,7 @@ class TreeKernels(NamedTuple):
     set_root: Callable
     select_leaves: Callable
     run_playout_search: Callable
+    root_wins: Callable
 
 
 def tree_kernels(spec: GameSpec) -> TreeKernels:
@@ -193,7 +194,29 @@ def _make_tree_kernels(game, search_mask, play_into, status, encode, playout_val
             playout_values(leaf_states[:num_eval], num_playouts, seed, values[:num_eval])
             backup_leaves(tree, leaf_nodes, eval_slots, logits, values, leaf_scores, sims_done, params)
 
+    @numba.njit(cache=True)
+    def root_wins(tree, which, wins):
+        """which [B] bool: the roots to look at; wins [B] int32: for each, the first action
+        the root's mover may play (its search mask) that ends the game at once in the mover's
+        win, or -1 (left unchanged where ``which`` is False). One move of lookahead per
+        action: what the tree cannot tell, because search may never visit such a move."""
+        scratch = np.empty(tree.states.shape[2], np.int64)
+        for b in range(tree.states.shape[0]):
+            if not which[b]:
+                continue
+            wins[b] = -1
+            if tree.statuses[b, ROOT] != ONGOING:
+                continue
+            for a in range(tree.legal.shape[2]):
+                if not tree.legal[b, ROOT, a]:
+                    continue
+                play_into(tree.states[b, ROOT], a, scratch)
+                if status(scratch) == -1:  # the exact value for the opponent, who moves next
+                    wins[b] = a
+                    break
+
     # Named too, though nothing captures them: copies per game must not share symbols (engine.numba_cache).
     stable_identity(set_root, f"mcts.kernels.set_root[{game}]")
     stable_identity(run_playout_search, f"mcts.kernels.run_playout_search[{game}]")
-    return TreeKernels(set_root, select_leaves, run_playout_search)
+    stable_identity(root_wins, f"mcts.kernels.root_wins[{game}]")
+    return TreeKernels(set_root, select_leaves, run_playout_search, root_wins)

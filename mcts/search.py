@@ -46,6 +46,12 @@ class SearchResult:
     chosen: np.ndarray | None = None
     """[B] int32: Gumbel search's own choice of move (its Gumbel noise is the sampling);
     None for PUCT, whose move is drawn from the visits (``choose_move``)."""
+    wins: np.ndarray | None = None
+    """[B] int32: a move that ends the game at once in a win for the root's mover, or -1.
+    Played whatever the visits say (``choose_move``, ``greedy_moves``): in a won position every
+    move's value is close to 1, visits follow the priors, and a finishing move with a small
+    prior may never be visited (a 9x9 Go game was lost by filling its own eyes where a pass
+    after the opponent's would have won on the count). Inactive trees hold -1."""
 
 
 class RootChildren(NamedTuple):
@@ -118,6 +124,8 @@ class BatchedSearch:
         self._no_values = np.zeros(0, np.float32)
         self._order = np.zeros(capacity, np.int32)
         self._remap = np.zeros(capacity, np.int32)
+        self._root_wins = np.full(batch_size, -1, np.int32)
+        self._root_wins_known = np.zeros(batch_size, np.bool_)  # reset with each new root
         alpha = config.dirichlet_alpha if config.dirichlet_alpha is not None else spec.dirichlet_alpha
         self.dirichlet_alpha = float(alpha)
 
@@ -127,6 +135,7 @@ class BatchedSearch:
         """Start tree ``b`` afresh from ``state [S]`` and mark it active."""
         self.kernels.set_root(self.tree, b, np.ascontiguousarray(state, np.int64))
         self.active[b] = True
+        self._root_wins_known[b] = False
 
     def set_roots(self, states: np.ndarray) -> None:
         """Start every tree afresh: states [B, S]."""
@@ -155,6 +164,7 @@ class BatchedSearch:
         if self.config.reuse_tree and child != UNVISITED:
             keep_limit = self.tree.visits.shape[1] - self.max_new_nodes
             reuse_subtree(self.tree, b, child, keep_limit, self._order, self._remap, self.config.value_discount)
+            self._root_wins_known[b] = False
         else:
             following = np.empty(self.spec.state_size, np.int64)
             self.spec.play_into(self.tree.states[b, ROOT], action, following)
@@ -200,6 +210,7 @@ class BatchedSearch:
         visit_counts = np.zeros((self.batch_size, self.spec.num_actions), np.int32)
         root_values = np.zeros(self.batch_size, np.float32)
         root_statistics(self.tree, visit_counts, root_values)
+        wins = self._wins()
         policies = np.zeros((self.batch_size, self.spec.num_actions), np.float32)
         if not params.gumbel:
             if params.forced_playouts > 0.0 and params.noise_fraction > 0.0:
@@ -208,10 +219,19 @@ class BatchedSearch:
             else:
                 totals = np.maximum(visit_counts.sum(axis=1, keepdims=True), 1)
                 policies[:] = visit_counts / totals
-            return SearchResult(visit_counts, root_values, policies)
+            return SearchResult(visit_counts, root_values, policies, wins=wins)
         chosen = np.zeros(self.batch_size, np.int32)
         gumbel_root_results(self.tree, self.active, params.c_visit, params.c_scale, policies, chosen)
-        return SearchResult(visit_counts, root_values, policies, chosen)
+        return SearchResult(visit_counts, root_values, policies, chosen, wins)
+
+    def _wins(self) -> np.ndarray:
+        """[B] int32: each active root's winning move or -1 (``SearchResult.wins``), looked for
+        once per root: a search in chunks (GTP) asks again for the same root."""
+        new_roots = self.active & ~self._root_wins_known
+        if new_roots.any():
+            self.kernels.root_wins(self.tree, new_roots, self._root_wins)
+            self._root_wins_known |= new_roots
+        return np.where(self.active, self._root_wins, -1).astype(np.int32)
 
     def _centre_scores(self) -> None:
         """The score utility's centre of each tree: its root's mean margin so far (tree reuse),
@@ -343,11 +363,23 @@ def choose_action(visit_counts: np.ndarray, temperature: float, rng: np.random.G
 
 
 def choose_move(result: SearchResult, b: int, temperature: float, rng: np.random.Generator) -> int:
-    """The move to play in game ``b`` after a search: Gumbel search's own choice (its noise already
-    samples, so ``temperature`` does not apply), else a PUCT move drawn from the visits at ``temperature``."""
+    """The move to play in game ``b`` after a search: a move that wins at once (``result.wins``),
+    else Gumbel search's own choice (its noise already samples, so ``temperature`` does not
+    apply), else a PUCT move drawn from the visits at ``temperature``."""
+    if result.wins is not None and result.wins[b] >= 0:
+        return int(result.wins[b])
     if result.chosen is not None:
         return int(result.chosen[b])
     return choose_action(result.visit_counts[b], temperature, rng)
+
+
+def greedy_moves(result: SearchResult) -> np.ndarray:
+    """[B] int64: the move of each game at temperature 0, without randomness: a move that wins
+    at once, else Gumbel search's choice, else the most visited move (the lowest action of a tie)."""
+    moves = result.chosen if result.chosen is not None else result.visit_counts.argmax(axis=1)
+    if result.wins is not None:
+        moves = np.where(result.wins >= 0, result.wins, moves)
+    return np.asarray(moves, np.int64)
 
 
 def search_position(spec: GameSpec, evaluator: Evaluator, config: MCTSConfig, state: np.ndarray,

@@ -23,7 +23,7 @@ import numpy as np
 import engine
 from engine.solved_sets import DEFAULT_SET, SolvedSetError, read_solved_set
 from engine.spec import GameSpec
-from mcts import BatchedSearch, MCTSConfig
+from mcts import BatchedSearch, MCTSConfig, greedy_moves
 from selfplay.config import CommonConfig
 
 
@@ -65,8 +65,8 @@ def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int 
     """(exact, result): shares of positions where the chosen column is optimal, judged both ways.
 
     ``simulations`` 0 plays the network's best legal logit; otherwise the move of a search
-    with that many simulations (no noise; ``search``'s other settings, default PUCT): the most
-    visited one, or Gumbel search's own choice. All positions are searched together in
+    with that many simulations (no noise; ``search``'s other settings, default PUCT):
+    ``mcts.greedy_moves``, the most visited one or Gumbel search's own choice, a winning one first. All positions are searched together in
     batches of ``batch_size``.
     """
     spec = positions.spec
@@ -86,8 +86,7 @@ def optimal_move_shares(evaluator, positions: SolvedPositions, simulations: int 
             tree = BatchedSearch(spec, evaluator, config, batch_size=len(chunk))
             tree.set_roots(chunk)
             result = tree.run()
-            chosen[start:start + len(chunk)] = (result.chosen if result.chosen is not None
-                                                else result.visit_counts.argmax(axis=1))
+            chosen[start:start + len(chunk)] = greedy_moves(result)
     rows = np.arange(len(states))
     return float(positions.optimal[rows, chosen].mean()), float(positions.keeps_result[rows, chosen].mean())
 

@@ -11,7 +11,7 @@ from engine.exact import solver_for
 from engine.positions import random_moves
 from engine.spec import ONGOING
 from mcts import (BatchedSearch, MCTSConfig, RolloutEvaluator, UniformEvaluator, choose_action, choose_move,
-                  search_position)
+                  greedy_moves, search_position)
 from mcts.tree import EXPANDED, ROOT, UNVISITED
 from tests.boards import connect4_from_drawing, tictactoe_from_drawing
 
@@ -406,3 +406,56 @@ def test_discounted_values_shrink_with_every_ply_to_the_end(discount):
         else:
             assert abs(q) <= discount + 1e-9
     assert result.root_values[0] <= 1.0
+
+
+# ---- a move that wins at once is played, whatever the visits say --------------
+
+
+def winning_moves(spec, state) -> list[int]:
+    """The search-mask moves after which the opponent has lost, found move by move on the engine."""
+    mask = np.zeros(spec.num_actions, np.bool_)
+    spec.search_mask(state, mask)
+    return [int(a) for a in np.flatnonzero(mask) if spec.status(engine.play_action(spec, state, a)) == -1]
+
+
+@pytest.mark.parametrize("game", ["tictactoe", "connect4"])
+def test_wins_name_a_winning_move_exactly_where_one_exists(game):
+    spec = engine.get_game(game)
+    rng = np.random.default_rng(5)
+    states = []
+    while len(states) < 64:
+        _, state = random_moves(spec, int(rng.integers(0, spec.num_actions * 2)), rng)
+        if spec.status(state) == ONGOING:
+            states.append(state)
+    search = BatchedSearch(spec, UniformEvaluator(spec), MCTSConfig(num_simulations=2), batch_size=len(states))
+    search.set_roots(np.stack(states))
+    wins = search.run().wins
+    expected = [winning_moves(spec, state) for state in states]
+    assert any(expected) and not all(expected), "the sample holds positions of both kinds"
+    for b, moves in enumerate(expected):
+        assert wins[b] == (moves[0] if moves else -1)
+
+
+def test_a_pass_that_wins_on_the_count_is_played_though_search_never_visited_it():
+    go9 = engine.get_game("go9")
+    state = engine.play_move(go9, go9.initial_state(), "pass")  # white to move: komi wins the count
+    search = BatchedSearch(go9, UniformEvaluator(go9), MCTSConfig(num_simulations=8), batch_size=2)
+    search.set_roots(np.stack([state, go9.initial_state()]))
+    result = search.run()
+    passing = go9.num_actions - 1
+    assert result.visit_counts[0, passing] == 0, "8 simulations among 82 moves: the pass was not searched"
+    assert list(result.wins) == [passing, -1], "black, on the empty board, cannot win by passing"
+    assert choose_move(result, 0, 1.0, np.random.default_rng(0)) == passing
+    assert list(greedy_moves(result)) == [passing, result.visit_counts[1].argmax()]
+
+
+def test_wins_follow_the_root_through_tree_reuse():
+    spec = TTT
+    search = BatchedSearch(spec, UniformEvaluator(spec), MCTSConfig(num_simulations=200, reuse_tree=True),
+                           batch_size=1)
+    search.set_root(0, engine.position_from_moves(spec, ["a1", "b1", "a2"]))  # O to move, no win yet
+    assert search.run().wins[0] == -1
+    search.advance_one(0, spec.parse_move("b2"))  # X to move: a3 wins
+    assert search.run().wins[0] == spec.parse_move("a3")
+    search.deactivate(0)
+    assert search.run().wins[0] == -1, "an inactive tree holds no move"
