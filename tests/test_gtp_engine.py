@@ -163,6 +163,14 @@ def test_timed_search_stops_at_its_deadline_or_its_cap():
     assert search.best_move(state, seconds=0.0)[2] == 16  # the deadline has passed after one chunk
 
 
+def test_genmove_passes_when_a_pass_wins_on_the_count():
+    # Black passes on the empty board: white's pass ends the game won by komi. With 16
+    # simulations over 82 moves search hardly visits the pass; it is played all the same.
+    gtp = GTPEngine(GO9, search_factory(GO9, None, simulations=16, seed=2), version="test")
+    assert converse(gtp, ["play black pass", "genmove white", "genmove black"]) == [
+        "= \n\n", "= pass\n\n", "= pass\n\n"]
+
+
 def test_search_factory_refuses_other_sizes_for_a_network(tmp_path):
     from nets import PolicyValueNet, save_checkpoint
 
