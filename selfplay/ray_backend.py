@@ -55,7 +55,9 @@ class RayBackend:
     ``cpus_per_actor`` / ``gpus_per_actor``: what each actor reserves (a GPU
     share below 1 packs several actors on one GPU); ``threads``: torch threads
     per actor. ``max_failures``: failed calls of one actor in one generation
-    before the run gives up (a crash loop is not retried forever). ``poll_seconds``:
+    before the run gives up (a crash loop is not retried forever); calls refused
+    while Ray restarts the actor after a failure do not count, up to
+    ``play_on_actors``' ``restart_seconds``. ``poll_seconds``:
     how often the driver looks at the shards on disk for progress.
     """
 
@@ -157,13 +159,15 @@ class _RayCalls:
 
     def wait(self, handles: list, timeout: float) -> list:
         import ray
-        from ray.exceptions import RayActorError
+        from ray.exceptions import ActorUnavailableError, RayActorError
 
         ready, _ = ray.wait(handles, num_returns=1, timeout=timeout)
         ended = []
         for ref in ready:
             try:
                 ended.append((ref, ray.get(ref)))
+            except ActorUnavailableError as error:  # Ray is still restarting it
+                ended.append((ref, ActorDied(str(error).splitlines()[0], restarting=True)))
             except RayActorError as error:
                 ended.append((ref, ActorDied(str(error).splitlines()[0])))
         return ended

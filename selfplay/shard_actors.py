@@ -13,7 +13,11 @@ of one generation, the same for every placement:
 - the driver waits for the calls, sends a failed call (a dead actor) again
   after the placement restarted it, and gives up after ``max_failures``
   failures of one actor in one generation (a crash loop is not retried
-  forever);
+  forever); after a failure, calls refused because the actor is still
+  restarting are not failures of their own (a restart can take long on a
+  loaded machine: a new process imports torch and loads its kernels): they
+  are sent again until the actor has been unavailable for
+  ``restart_seconds``;
 - progress comes from the shards on disk (they appear whole, by rename) or,
   sooner, from games the placement heard of;
 - the metrics row gets ``actors`` and per actor a ``actor{a}_games`` (games
@@ -85,6 +89,8 @@ class ActorDied:
 
     error: str
     """One line: what the placement saw (an exit code, Ray's error)."""
+    restarting: bool = False
+    """The call was refused, not lost: the actor is being restarted and has not come back yet."""
 
 
 class ActorCalls(Protocol):
@@ -131,7 +137,8 @@ class DiskCounter:
 
 
 def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_progress: Callable[[dict], None],
-                   log: Callable[[str], None], max_failures: int = 10, poll_seconds: float = 0.5) -> dict:
+                   log: Callable[[str], None], max_failures: int = 10, poll_seconds: float = 0.5,
+                   restart_seconds: float = 600.0) -> dict:
     """Bring ``job.generation`` up to ``job.target_games`` games over ``num_actors`` actors (see
     the module doc); returns the generation's self-play metrics, raises TimeUp past the deadline."""
     generation, total = job.generation, job.target_games
@@ -149,6 +156,7 @@ def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_pr
     started = time.perf_counter()
     pending = {calls.submit(a, targets[a]): a for a in targets}
     failures = {a: 0 for a in range(num_actors)}
+    unavailable_since: dict[int, float] = {}  # actor -> its last failure, until a call of it succeeds
     finished_at: dict[int, float] = {}
     simulations = evaluations = 0
     network_seconds = play_seconds = 0.0
@@ -157,17 +165,29 @@ def play_on_actors(job: GenerationJob, num_actors: int, calls: ActorCalls, on_pr
         for handle, result in calls.wait(list(pending), poll_seconds):
             a = pending.pop(handle)
             if isinstance(result, ActorDied):
+                now = time.perf_counter()
+                if result.restarting and a in unavailable_since:
+                    # Still coming back from the failure already counted: wait, up to restart_seconds.
+                    waited = now - unavailable_since[a]
+                    if waited > restart_seconds:
+                        raise RunError(f"self-play actor {a} has been restarting for {waited:.0f} s in "
+                                       f"generation {generation}; last error: {result.error}")
+                    time.sleep(min(1.0, restart_seconds - waited))
+                    pending[calls.submit(a, targets[a])] = a
+                    continue
                 failures[a] += 1
                 if failures[a] > max_failures:
                     raise RunError(f"self-play actor {a} failed {failures[a]} times in generation "
                                    f"{generation}; last error: {result.error}")
                 log(f"self-play actor {a} died (failure {failures[a]}: {result.error}); it is restarted and "
                     "finishes its share from its shards on disk")
+                unavailable_since[a] = now
                 # A call sent while the actor is still restarting can fail too:
                 # give the restart a moment, longer after each failure.
                 time.sleep(min(0.5 * failures[a], 5.0))
                 pending[calls.submit(a, targets[a])] = a
                 continue
+            unavailable_since.pop(a, None)
             simulations += result["simulations"]
             evaluations += result["evaluations"]
             network_seconds += result["network_seconds"]
