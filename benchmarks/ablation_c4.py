@@ -109,11 +109,14 @@ def score(args) -> int:
         if args.only and run_dir.name not in args.only:
             continue
         times = _checkpoint_times(run_dir)
+        # A run stopped by its time budget ends within a generation of it: that last checkpoint
+        # counts as reaching the budget.
+        slack = max(0.5, times[-1][0] / len(times)) if times else 0.5
         for at in args.at:
             if (run_dir.name, at) in done:
                 continue
             reached = [(minutes, path) for minutes, path in times if minutes <= at + 0.5]
-            if not reached or times[-1][0] < at - 0.5:
+            if not reached or times[-1][0] < at - slack:
                 continue  # the run has not got there (yet)
             minutes, path = reached[-1]
             evaluator = NetworkEvaluator(load_checkpoint(path, game="connect4").model, device="cpu")
