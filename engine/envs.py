@@ -240,11 +240,12 @@ class GameEnv(gymnasium.Env):
         self.game.encode(self._state, planes)
         if not self._agent_to_move:
             # Only after the agent's own final move: the encoding is from the
-            # opponent's side, so exchange the stones of each (side to move,
-            # opponent) pair of planes and turn the colour plane, the last (every
-            # game here: one pair, or Go's one per position of its history).
-            planes[:-1] = planes[:-1].reshape(-1, 2, *planes.shape[1:])[:, ::-1].reshape(planes[:-1].shape)
-            planes[-1] = 1.0 - planes[-1]
+            # opponent's side, so exchange the planes of each (side to move,
+            # opponent) pair and turn the colour plane (GameSpec.colour_plane).
+            colour = self.game.colour_plane % len(planes)
+            pairs = np.delete(np.arange(len(planes)), colour).reshape(-1, 2)
+            planes[pairs.ravel()] = planes[pairs[:, ::-1].ravel()]
+            planes[colour] = 1.0 - planes[colour]
         return planes
 
     def _action_mask(self, dtype) -> np.ndarray:

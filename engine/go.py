@@ -68,10 +68,16 @@ not symmetric, so a transformed state keeps its hashes and records the
 symmetry in FRAME; hashing a point looks its key up through FRAME. Every
 state played from the initial one has FRAME 0 and never pays for this.
 
-Planes [2T + 1, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there): for
-t = 0..T-1, plane 2t holds the side to move's stones t moves ago and plane
-2t+1 the opponent's (zeros before the game began), and the last plane is all
-ones when black is to move. AlphaGo Zero keeps history because the stones
+Planes [2T + 3, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there, and two
+planes of KataGo's liberty features): for t = 0..T-1, plane 2t holds the side
+to move's stones t moves ago and plane 2t+1 the opponent's (zeros before the
+game began); plane 2T is all ones when black is to move; planes 2T+1 and
+2T+2 hold the side to move's and the opponent's stones in atari (their group
+has one liberty: the cells' ATARI flag, so they cost a byte compare a point).
+A network learns captures, ladders' first steps and the life of a group in
+atari from them far sooner than from stones alone. Networks read a prefix of
+the planes (``NetConfig.input_planes``; checkpoints made before the atari
+planes read 2T + 1), so planes are only ever added at the end. AlphaGo Zero keeps history because the stones
 alone do not say which moves repetition forbids; here legal_mask applies
 superko exactly, so the planes only need to show recent fights: T = 4 covers
 a ko and its retake and the short cycles of a triple ko, while every plane
@@ -116,7 +122,10 @@ HISTORY_PLANES = 4
 """T: positions in the input planes (the current one included)."""
 EVER = HISTORY_PLANES
 """Block of PACKED that holds the points each colour has ever occupied."""
-NUM_PLANES = 2 * HISTORY_PLANES + 1
+COLOUR_PLANE = 2 * HISTORY_PLANES
+ATARI_PLANES = COLOUR_PLANE + 1
+"""The first of the two atari planes (the side to move's stones in atari, then the opponent's)."""
+NUM_PLANES = ATARI_PLANES + 2
 
 BLACK, WHITE = 1, -1
 """Colours (TO_MOVE)."""
@@ -807,10 +816,12 @@ def status(state):
 
 @numba.njit(cache=True)
 def encode(state, out):
-    """state [S], out [2T + 1, n, n] float32 (see the module docstring)."""
+    """state [S], out [2T + 3, n, n] float32 (see the module docstring)."""
     n = state[SIZE]
     stride, packed, words, history = layout(n)
     black_to_move = state[TO_MOVE] == BLACK
+    own_atari, other_atari = (BLACK_ATARI, WHITE_ATARI) if black_to_move else (WHITE_ATARI, BLACK_ATARI)
+    cells = state.view(np.int8)
     for t in range(HISTORY_PLANES):
         black = packed + 2 * words * t
         own = black if black_to_move else black + words
@@ -824,7 +835,10 @@ def encode(state, out):
     colour = 1.0 if black_to_move else 0.0
     for r in range(n):
         for c in range(n):
-            out[2 * HISTORY_PLANES, r, c] = colour
+            out[COLOUR_PLANE, r, c] = colour
+            cell = cells[CELL0 + (r + 1) * stride + c + 1]
+            out[ATARI_PLANES, r, c] = 1.0 if cell == own_atari else 0.0
+            out[ATARI_PLANES + 1, r, c] = 1.0 if cell == other_atari else 0.0
 
 
 @numba.njit(cache=True)
@@ -1067,6 +1081,7 @@ def spec_for_size(size: int):
         action_perms=action_perms,
         inverse=inverse_indices(cell_perms),
         dirichlet_alpha=round(10.0 / num_points, 3),  # AlphaZero's 0.03 on 19x19
+        colour_plane=COLOUR_PLANE,
         gtp_size=size,
         final_ownership=ownership_and_score,
         final_margin=final_margin,

@@ -140,6 +140,10 @@ class GameSpec:
 
     dirichlet_alpha: float
     """Root Dirichlet noise concentration (AlphaZero: about 10 / typical number of legal moves)."""
+    colour_plane: int = -1
+    """Index of the plane that is all ones when the first player is to move (-1: the last).
+    Every other plane is one of a pair, the side to move's then the opponent's, in order: what
+    seeing the position from the other side swaps (``engine.envs``)."""
 
     # What the rest of zeroplay offers for this game; None where the game has no such thing.
     # The arena, self-play and the experts ask these fields, never the game's name.

@@ -30,6 +30,7 @@ reads, is for the game asked for, and has weights that fit its declared net.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import operator
 import os
@@ -303,7 +304,8 @@ def load_checkpoint(
     if wanted is not None:
         _check_encoding(path, game, planes_shape, num_actions)
     try:
-        config = NetConfig.from_dict(_field(path, payload, "net_config", dict))
+        config = _reading_planes(NetConfig.from_dict(_field(path, payload, "net_config", dict)), planes_shape,
+                                 saved_game)
         model = PolicyValueNet(planes_shape, num_actions, config)
     except (TypeError, ValueError) as error:
         raise CorruptCheckpointError(path, f"malformed network declaration: {error}") from None
@@ -338,13 +340,30 @@ def load_checkpoint(
     )
 
 
+def _reading_planes(config: NetConfig, planes_shape: tuple, game: str) -> NetConfig:
+    """``config`` naming the planes its network reads when they are fewer than ``game``
+    encodes today: a checkpoint written before the game gained planes declares none."""
+    import engine
+
+    if config.input_planes or not planes_shape:
+        return config
+    try:
+        channels = engine.get_game(game).planes_shape[0]
+    except engine.UnknownGameError:
+        return config
+    return dataclasses.replace(config, input_planes=planes_shape[0]) if planes_shape[0] < channels else config
+
+
 def _check_encoding(path: Path, game: Any, planes_shape: tuple, num_actions: int) -> None:
-    """The network must read the planes the game encodes today and output its actions
-    (a checkpoint from before an encoding change would only fail later, mid-search)."""
+    """The network must read planes the game encodes today (the first C of them: planes are
+    only ever added at the end) and output its actions (a checkpoint from before an
+    incompatible encoding change would only fail later, mid-search)."""
     import engine
 
     spec = game if hasattr(game, "planes_shape") else engine.get_game(game)
-    if planes_shape != tuple(spec.planes_shape) or num_actions != spec.num_actions:
+    channels, height, width = spec.planes_shape
+    if (len(planes_shape) != 3 or not 1 <= planes_shape[0] <= channels or planes_shape[1:] != (height, width)
+            or num_actions != spec.num_actions):
         raise CheckpointShapeError(
             path,
             f"the network reads planes {planes_shape} and outputs {num_actions} actions, but "

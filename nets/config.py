@@ -2,7 +2,10 @@
 
 A network is named after its tower like KataGo's models: ``b6c64`` is six
 residual blocks of 64 channels, ``b6c64gp16`` the same with a global pooling
-branch of 16 channels in every third block. The name carries only the tower; the heads use
+branch of 16 channels in every third block, ``b6c64in9`` one that reads only
+the first 9 of its game's input planes (a game's planes are only ever added
+at the end, so such a network sees the encoding of an older release). The
+name carries only the tower and its input; the heads use
 the defaults below unless a config says otherwise, and a checkpoint stores the
 whole config (``NetConfig.to_dict``), so a network with non-default heads still
 loads exactly.
@@ -15,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_NAME_RE = re.compile(r"b(\d+)c(\d+)(?:gp(\d+))?")
+_NAME_RE = re.compile(r"b(\d+)c(\d+)(?:gp(\d+))?(?:in(\d+))?")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class NetConfig:
     6th, ...): their board mean and max, through a linear layer, become a per-channel bias of
     the block, so that every point sees the whole board (ko threats, the score); 0: none."""
 
+    input_planes: int = 0
+    """Input planes the network reads: the first ``input_planes`` of its game's planes
+    (``engine.go``: the 9 of the encoding before the atari planes); 0: all of them."""
+
     AUXILIARY_HEADS = ("reply_channels", "ownership_channels", "score_hidden")
     """The fields of heads a network may lack (0: none)."""
 
@@ -62,28 +69,31 @@ class NetConfig:
             # bool is an int subclass; True blocks is a bug, not a config.
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"NetConfig.{field.name} must be an int, got {value!r}")
-            minimum = 0 if field.name in ("blocks", "global_pooling", *self.AUXILIARY_HEADS) else 1
+            minimum = 0 if field.name in ("blocks", "global_pooling", "input_planes", *self.AUXILIARY_HEADS) else 1
             if value < minimum:
                 raise ValueError(f"NetConfig.{field.name} must be >= {minimum}, got {value}")
 
     @property
     def name(self) -> str:
-        """Short name of the tower, e.g. ``"b6c64"`` or ``"b6c64gp16"`` (heads are not part of it)."""
-        return f"b{self.blocks}c{self.channels}" + (f"gp{self.global_pooling}" if self.global_pooling else "")
+        """Short name of the tower, e.g. ``"b6c64"``, ``"b6c64gp16"`` or ``"b6c64in9"`` (heads are
+        not part of it)."""
+        return (f"b{self.blocks}c{self.channels}" + (f"gp{self.global_pooling}" if self.global_pooling else "")
+                + (f"in{self.input_planes}" if self.input_planes else ""))
 
     @classmethod
     def from_name(cls, name: str, **heads: int) -> NetConfig:
-        """The config named ``name`` (``"b<blocks>c<channels>[gp<pooled>]"``, e.g. ``"b6c64"``);
+        """The config named ``name`` (``"b<blocks>c<channels>[gp<pooled>][in<planes>]"``, e.g. ``"b6c64"``);
         keyword arguments override the head fields. Raises ValueError when the
         name is malformed."""
         match = _NAME_RE.fullmatch(name.strip()) if isinstance(name, str) else None
         if match is None:
             raise ValueError(
                 f"malformed network name {name!r}: expected 'b<blocks>c<channels>', "
-                f"e.g. 'b6c64' for 6 residual blocks of 64 channels ('b6c64gp16': with global pooling)"
+                f"e.g. 'b6c64' for 6 residual blocks of 64 channels ('b6c64gp16': with global pooling, "
+                f"'b6c64in9': reading the first 9 input planes)"
             )
         return cls(blocks=int(match.group(1)), channels=int(match.group(2)),
-                   global_pooling=int(match.group(3) or 0), **heads)
+                   global_pooling=int(match.group(3) or 0), input_planes=int(match.group(4) or 0), **heads)
 
     def to_dict(self) -> dict[str, int]:
         """Plain ``{field: int}`` dict, safe for ``torch.load(weights_only=True)`` and JSON."""
@@ -105,7 +115,7 @@ class NetConfig:
         heads = [
             f"{field.name}={getattr(self, field.name)}"
             for field in dataclasses.fields(self)
-            if field.name not in ("blocks", "channels", "global_pooling")
+            if field.name not in ("blocks", "channels", "global_pooling", "input_planes")
             and getattr(self, field.name) != getattr(defaults, field.name)
         ]
         return self.name + (f" ({', '.join(heads)})" if heads else "")

@@ -141,7 +141,8 @@ class NetworkEvaluator:
 
     @property
     def planes_shape(self) -> tuple[int, int, int]:
-        """(C, H, W) the network reads."""
+        """(C, H, W) the network reads (``evaluate`` takes planes with more channels and reads
+        the first C)."""
         return self._model.planes_shape
 
     @property
@@ -166,17 +167,19 @@ class NetworkEvaluator:
         """Evaluate a batch of positions.
 
         ``states`` [B, S] int64 is part of the search's evaluator protocol and is
-        ignored (may be None). ``planes`` [B, C, H, W] float32 (other float
-        dtypes are converted). Returns ``logits`` [B, A] float32 (not masked) and
+        ignored (may be None). ``planes`` [B, C', H, W] float32 (other float
+        dtypes are converted), C' >= C: the network reads the first C. Returns ``logits`` [B, A] float32 (not masked) and
         ``values`` [B] float32 in [-1, 1] for the side to move; fresh arrays the
         caller may keep. B may be 0.
         """
         planes = np.asarray(planes)
-        if planes.ndim != 4 or planes.shape[1:] != self.planes_shape:
+        channels, height, width = self.planes_shape
+        if planes.ndim != 4 or planes.shape[1] < channels or planes.shape[2:] != (height, width):
             raise ValueError(
-                f"planes must have shape [B, {', '.join(map(str, self.planes_shape))}], "
-                f"got {list(planes.shape)}"
+                f"planes must have shape [B, {', '.join(map(str, self.planes_shape))}] "
+                f"(or more planes), got {list(planes.shape)}"
             )
+        planes = planes[:, :channels]  # a view; the copy to contiguous memory happens once, below
         batch = planes.shape[0]
         started = time.perf_counter()
         try:

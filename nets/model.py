@@ -31,7 +31,7 @@ action count works (tic-tac-toe 3x3 -> 9, Connect Four 6x7 -> 7, Go 19x19 -> 362
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -41,6 +41,22 @@ from nets.config import NetConfig
 
 AUXILIARY_HEAD_MODULES = ("reply_head", "ownership_head", "score_head")
 """The modules of the heads a network may lack (``NetConfig.AUXILIARY_HEADS``)."""
+STEM_WEIGHT = "stem.0.weight"
+"""The stem convolution's weight [channels, C, 3, 3]: the only weight that depends on the planes read."""
+
+
+def widen_input(weights: Mapping[str, torch.Tensor], planes: int) -> dict[str, torch.Tensor]:
+    """``weights`` (a state_dict) of a network that reads fewer planes, made to read the first
+    ``planes``: the stem gets zero weights for the planes it did not read, so the network
+    computes what it computed before, and training learns what the new planes say (how
+    KataGo's runs took in new input features). ValueError if it reads more already."""
+    stem = weights[STEM_WEIGHT]
+    if stem.shape[1] > planes:
+        raise ValueError(f"the network reads {stem.shape[1]} planes, more than {planes}")
+    widened = dict(weights)
+    widened[STEM_WEIGHT] = torch.cat([stem, stem.new_zeros(stem.shape[0], planes - stem.shape[1], *stem.shape[2:])],
+                                     dim=1)
+    return widened
 
 
 class ResidualBlock(nn.Module):
@@ -97,9 +113,11 @@ def _squeeze(channels: int, out_channels: int) -> list[nn.Module]:
 class PolicyValueNet(nn.Module):
     """Residual policy/value network for one game's planes and action count.
 
-    ``planes_shape`` is (C, H, W), ``num_actions`` is A; ``config`` is a
-    ``NetConfig``, a name such as ``"b6c64"``, or None for ``NetConfig()``.
-    ``forward(planes [B, C, H, W] float32) -> (logits [B, A], values [B])``.
+    ``planes_shape`` is (C, H, W), the planes it reads; ``num_actions`` is A;
+    ``config`` is a ``NetConfig``, a name such as ``"b6c64"``, or None for
+    ``NetConfig()``. ``forward(planes [B, C', H, W] float32) -> (logits [B, A],
+    values [B])`` with C' >= C: the network reads the first C planes (a network
+    made before its game gained input planes reads the game's encoding of today).
     """
 
     def __init__(
@@ -115,6 +133,9 @@ class PolicyValueNet(nn.Module):
         if num_actions < 1:
             raise ValueError(f"num_actions must be >= 1, got {num_actions}")
         self.planes_shape: tuple[int, int, int] = tuple(int(n) for n in planes_shape)
+        if config.input_planes and config.input_planes != self.planes_shape[0]:
+            raise ValueError(f"the {config.name} network reads {config.input_planes} planes, "
+                             f"not the {self.planes_shape[0]} of planes_shape {self.planes_shape}")
         self.num_actions = int(num_actions)
         self.config = config
         in_channels, height, width = self.planes_shape
@@ -154,8 +175,13 @@ class PolicyValueNet(nn.Module):
     @classmethod
     def from_spec(cls, spec: Any, config: NetConfig | str) -> PolicyValueNet:
         """The network of shape ``config`` (e.g. "b4c32") for a game (``engine.GameSpec``: its
-        planes and actions)."""
-        return cls(spec.planes_shape, spec.num_actions, config)
+        planes, or the first ``config.input_planes`` of them, and its actions)."""
+        config = _as_config(config)
+        channels, height, width = spec.planes_shape
+        if config.input_planes > channels:
+            raise ValueError(f"the {config.name} network reads {config.input_planes} planes, but "
+                             f"{spec.name} encodes {channels}")
+        return cls((config.input_planes or channels, height, width), spec.num_actions, config)
 
     def forward(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """planes [B, C, H, W] -> (logits [B, A], values [B] in [-1, 1], side to move).
@@ -163,14 +189,14 @@ class PolicyValueNet(nn.Module):
         No shape check here, so that the forward stays traceable (torch.fx,
         export); ``NetworkEvaluator.evaluate`` checks shapes at the numpy boundary.
         """
-        x = self.tower(self.stem(planes))
+        x = self.tower(self.stem(planes[:, :self.planes_shape[0]]))
         return self.policy_head(x), self.value_head(x).squeeze(-1)
 
     def forward_heads(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every head's output for training: ``policy`` logits [B, A], ``value`` [B], and those of
         the auxiliary heads the network has: ``reply`` logits [B, A] (the opponent's reply to
         the move to come), ``ownership`` logits [B, H*W], ``score`` [B] (points)."""
-        x = self.tower(self.stem(planes))
+        x = self.tower(self.stem(planes[:, :self.planes_shape[0]]))
         heads = {"policy": self.policy_head(x), "value": self.value_head(x).squeeze(-1)}
         if self.reply_head is not None:
             heads["reply"] = self.reply_head(x)

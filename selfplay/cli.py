@@ -126,7 +126,8 @@ def _add_run_flags(parser: argparse.ArgumentParser, evaluated: str) -> None:
     """The flags of RUN_FLAGS and the machine, shared by train and pretrain."""
     parser.add_argument("--preset", choices=("auto", "cpu", "gpu"), default="auto",
                         help="settings sized for a 2-core CPU or one GPU; auto picks by CUDA availability")
-    parser.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels)")
+    parser.add_argument("--net", help="network shape, e.g. b6c64 (blocks x channels; b6c64gp16 with global "
+                        "pooling; b6c64in9 reading the first 9 input planes)")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--seed", type=non_negative_int, help="random seed (default 0)")
     parser.add_argument("--threads", type=positive_int, default=1,

@@ -42,7 +42,7 @@ import torch
 
 from engine.spec import GameSpec
 from nets import NetConfig, PolicyValueNet, load_checkpoint
-from nets.model import AUXILIARY_HEAD_MODULES
+from nets.model import AUXILIARY_HEAD_MODULES, widen_input
 from nets.checkpoint import Checkpoint, CheckpointError, CheckpointNotFoundError, CorruptCheckpointError, \
     NotACheckpointError
 from selfplay.buffer import Positions
@@ -183,19 +183,25 @@ def load_init_weights(init: str, spec: GameSpec, net: NetConfig) -> dict | None:
     """The weights of the network ``--init`` names (``init_checkpoint``) for a new run of ``spec``'s
     game with a ``net`` network; None without --init. RunError when they cannot serve. A run with a
     auxiliary head (reply, ownership, score) may start from a network without it: the head
-    starts from fresh weights."""
+    starts from fresh weights. A run whose network reads more input planes may start from one
+    made before the game gained them (``widen_input``)."""
     if not init:
         return None
     try:
         checkpoint = load_checkpoint(init_checkpoint(Path(init)), game=spec.name)
     except CheckpointError as error:
         raise RunError(f"cannot start from --init: {error}") from None
-    if dataclasses.replace(checkpoint.config, **{name: getattr(net, name) for name in NetConfig.AUXILIARY_HEADS}) != net:
+    free = {name: getattr(net, name) for name in (*NetConfig.AUXILIARY_HEADS, "input_planes")}
+    if dataclasses.replace(checkpoint.config, **free) != net:
         raise RunError(f"--init {checkpoint.path} holds a {checkpoint.config} network, the run config says {net}")
     if checkpoint.config == net:
         return checkpoint.model.state_dict()
     model = PolicyValueNet.from_spec(spec, net)
-    missing, unexpected = model.load_state_dict(checkpoint.model.state_dict(), strict=False)
+    try:
+        weights = widen_input(checkpoint.model.state_dict(), model.planes_shape[0])
+    except ValueError as error:
+        raise RunError(f"--init {checkpoint.path}: {error} (the run config says {net})") from None
+    missing, unexpected = model.load_state_dict(weights, strict=False)
     assert all(key.split(".")[0] in AUXILIARY_HEAD_MODULES for key in missing + unexpected), (missing, unexpected)
     return model.state_dict()
 
@@ -280,7 +286,13 @@ def load_run_checkpoint(path: Path, spec: GameSpec, net: NetConfig, device: torc
     except CheckpointError as error:
         raise RunError(f"cannot resume: {error}") from None
     if checkpoint.config != net:
-        raise RunError(f"cannot resume: {path} holds a {checkpoint.config} network, the run config says {net}")
+        hint = ""
+        if dataclasses.replace(checkpoint.config, input_planes=net.input_planes) == net:
+            hint = (f" (its network reads {checkpoint.model.planes_shape[0]} of the {spec.planes_shape[0]} planes "
+                    f"{spec.name} encodes today: set \"net\": \"{checkpoint.config.name}\" in config.json to "
+                    "resume it as it was, or start a new run with --init on this run directory)")
+        raise RunError(f"cannot resume: {path} holds a {checkpoint.config} network, the run config says {net}"
+                       + hint)
     return checkpoint
 
 

@@ -190,8 +190,9 @@ class ReferenceGo:
         return black if self.to_move == "X" else -black
 
     def planes(self):
-        """[2T + 1][size][size]: for t = 0..T-1 the side to move's stones t moves ago
-        and the opponent's (empty before the game), then all ones when black is to move."""
+        """[2T + 3][size][size]: for t = 0..T-1 the side to move's stones t moves ago
+        and the opponent's (empty before the game), then all ones when black is to move,
+        then the side to move's stones whose group has one liberty, and the opponent's."""
         me, other = self.to_move, ("O" if self.to_move == "X" else "X")
         n = self.size
         planes = []
@@ -200,6 +201,10 @@ class ReferenceGo:
             for mark in (me, other):
                 planes.append([[1.0 if board[r * n + c] == mark else 0.0 for c in range(n)] for r in range(n)])
         planes.append([[1.0 if me == "X" else 0.0] * n for _ in range(n)])
+        group, _, liberties = self._groups()
+        for mark in (me, other):
+            planes.append([[1.0 if self.board[r * n + c] == mark and len(liberties[group[r * n + c]]) == 1 else 0.0
+                            for c in range(n)] for r in range(n)])
         return planes
 
 

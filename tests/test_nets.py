@@ -146,7 +146,7 @@ def test_reply_head_is_trained_but_not_part_of_inference():
 def test_wrong_planes_shape_is_refused():
     spec = engine.get_game("connect4")
     evaluator = NetworkEvaluator(small_net(spec), device="cpu")
-    with pytest.raises(ValueError, match=r"planes must have shape \[B, 3, 6, 7\], got \[4, 3, 3, 3\]"):
+    with pytest.raises(ValueError, match=r"planes must have shape \[B, 3, 6, 7\] \(or more planes\), got \[4, 3, 3, 3\]"):
         evaluator.evaluate(None, random_planes(engine.get_game("tictactoe"), 4))
 
 
@@ -466,17 +466,68 @@ def test_nets_does_not_import_search_selfplay_or_arena():
 
 
 def test_checkpoint_of_another_encoding_is_refused_when_loading(tmp_path):
-    """A network reading other planes than the game encodes today (e.g. before the
-    colour plane) is refused with a clear message, not mid-search."""
+    """A network reading planes the game does not encode today (more planes, another board)
+    is refused with a clear message, not mid-search."""
     spec = engine.get_game("connect4")
-    old = PolicyValueNet((2, 6, 7), 7, "b1c8")
-    path = tmp_path / "old.pt"
-    save_checkpoint(path, old, game="connect4", step=0)
-    with pytest.raises(CheckpointShapeError, match=r"planes \(2, 6, 7\).*encoded as planes \(3, 6, 7\)"):
-        load_checkpoint(path, game="connect4")
-    with pytest.raises(CheckpointShapeError):
-        load_checkpoint(path, game=spec)
-    assert load_checkpoint(path).model.planes_shape == (2, 6, 7), "without a game, no encoding check"
+    for planes_shape in [(4, 6, 7), (3, 7, 6)]:
+        path = tmp_path / "other.pt"
+        save_checkpoint(path, PolicyValueNet(planes_shape, 7, "b1c8"), game="connect4", step=0)
+        with pytest.raises(CheckpointShapeError, match=rf"planes \({', '.join(map(str, planes_shape))}\).*"
+                                                       r"encoded as planes \(3, 6, 7\)"):
+            load_checkpoint(path, game="connect4")
+        with pytest.raises(CheckpointShapeError):
+            load_checkpoint(path, game=spec)
+        assert load_checkpoint(path).model.planes_shape == planes_shape, "without a game, no encoding check"
+
+
+def test_a_network_from_before_its_game_gained_planes_reads_the_first_ones(tmp_path):
+    """go9 gained two atari planes after its 9 planes; a checkpoint of a 9-plane network (which
+    declares no input_planes) loads as one that reads the first 9, and evaluates today's planes
+    as it evaluated the 9 alone."""
+    spec = engine.get_game("go9")
+    assert spec.planes_shape == (11, 9, 9)
+    torch.manual_seed(0)
+    old = PolicyValueNet((9, 9, 9), spec.num_actions, "b1c8").eval()
+    path = save_checkpoint(tmp_path / "old.pt", old, game="go9", step=3)
+    assert torch.load(path, weights_only=True)["net_config"]["input_planes"] == 0
+    loaded = load_checkpoint(path, game="go9")
+    assert loaded.config == NetConfig.from_name("b1c8in9") and loaded.config.name == "b1c8in9"
+    planes = np.random.default_rng(0).integers(0, 2, (5, *spec.planes_shape)).astype(np.float32)
+    logits, values = NetworkEvaluator(loaded.model, device="cpu").evaluate(None, planes)
+    with torch.no_grad():
+        expected_logits, expected_values = old(torch.from_numpy(planes[:, :9].copy()))
+    np.testing.assert_allclose(logits, expected_logits.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(values, expected_values.numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r"planes must have shape \[B, 9, 9, 9\]"):
+        NetworkEvaluator(loaded.model, device="cpu").evaluate(None, planes[:, :8])
+
+
+def test_input_planes_name_a_prefix_of_the_games_planes():
+    spec = engine.get_game("go9")
+    assert NetConfig.from_name("b2c16gp4in9") == NetConfig(blocks=2, channels=16, global_pooling=4, input_planes=9)
+    assert PolicyValueNet.from_spec(spec, "b1c8in9").planes_shape == (9, 9, 9)
+    assert PolicyValueNet.from_spec(spec, "b1c8").planes_shape == (11, 9, 9)
+    with pytest.raises(ValueError, match="reads 12 planes, but go9 encodes 11"):
+        PolicyValueNet.from_spec(spec, "b1c8in12")
+    with pytest.raises(ValueError, match="reads 9 planes, not the 11"):
+        PolicyValueNet((11, 9, 9), spec.num_actions, "b1c8in9")
+
+
+def test_a_widened_network_computes_what_it_did(tmp_path):
+    """widen_input gives the planes a network did not read zero weights: on any planes the
+    widened network's outputs are the old network's on the first planes."""
+    spec = engine.get_game("go9")
+    torch.manual_seed(1)
+    old = PolicyValueNet.from_spec(spec, "b2c8in9").eval()
+    new = PolicyValueNet.from_spec(spec, "b2c8")
+    new.load_state_dict(nets.model.widen_input(old.state_dict(), 11))
+    new.eval()
+    planes = torch.from_numpy(np.random.default_rng(1).integers(0, 2, (4, 11, 9, 9)).astype(np.float32))
+    with torch.no_grad():
+        for ours, theirs in zip(new(planes), old(planes[:, :9])):
+            torch.testing.assert_close(ours, theirs)
+    with pytest.raises(ValueError, match="reads 11 planes, more than 9"):
+        nets.model.widen_input(new.state_dict(), 9)
 
 
 def test_global_pooling_lets_every_point_see_the_whole_board():

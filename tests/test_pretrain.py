@@ -23,7 +23,7 @@ from engine.exact import solver_for
 from engine.solver import Solver
 from engine.solved_sets import DEFAULT_SET, read_solved_set
 from engine.spec import ONGOING
-from nets import load_checkpoint
+from nets import PolicyValueNet, load_checkpoint
 from selfplay import cli
 from selfplay.buffer import Positions
 from selfplay.config import ExpertConfig, GatingConfig, RunConfig, parse_expert, pretrain_preset, preset
@@ -32,7 +32,7 @@ from selfplay.experts import generate as generate_module
 from selfplay.experts.generate import drop_positions, evaluation_keys, generate_expert_games
 from selfplay.experts.solver import SolverSource, policy_target
 from selfplay.loop import TrainingRun
-from selfplay.run_dir import read_metrics
+from selfplay.run_dir import RunError, load_init_weights, load_run_checkpoint, read_metrics
 from selfplay.pretrain import PretrainRun, load_expert_data
 from selfplay.shards import GameRecord, expert_shard_paths, read_shard, shard_from_games, shard_paths, write_shard
 from selfplay.targets import REPLY
@@ -253,6 +253,27 @@ def test_init_shipped_trains_the_network_shipped_for_the_game(tmp_path, capsys):
     said = capsys.readouterr().err
     assert said == "selfplay: error: --init shipped: zeroplay ships no tictactoe network; it ships connect4, go9\n"
     assert not (tmp_path / "t").exists()
+
+
+def test_the_9_plane_go9_network_starts_a_network_that_reads_the_atari_planes():
+    """The go9 network shipped before the atari planes loads as b4c32in9; --init with --net b4c32
+    widens it, and the widened network plays as it did (zero weights on the new planes); resuming
+    a run of it under today's b4c32 says how to go on."""
+    go9 = engine.get_game("go9")
+    shipped = load_checkpoint(shipped_network("go9"), game="go9")
+    assert shipped.model.planes_shape == (9, 9, 9) and shipped.config.name == "b4c32in9"
+    net = dataclasses.replace(shipped.config, input_planes=0)
+    model = PolicyValueNet.from_spec(go9, net)
+    model.load_state_dict(load_init_weights(str(shipped.path), go9, net))
+    model.eval()
+    planes = torch.from_numpy(np.random.default_rng(0).integers(0, 2, (4, *go9.planes_shape)).astype(np.float32))
+    with torch.no_grad():
+        for ours, theirs in zip(model(planes), shipped.model(planes[:, :9])):
+            torch.testing.assert_close(ours, theirs)
+    with pytest.raises(RunError, match='set "net": "b4c32in9" in config.json to resume it as it was'):
+        load_run_checkpoint(shipped.path, go9, net, torch.device("cpu"))
+    with pytest.raises(RunError, match="reads 9 planes, more than 8"):
+        load_init_weights(str(shipped.path), go9, dataclasses.replace(net, input_planes=8))
 
 
 def tiny_rl_config(init: Path, **train_changes) -> RunConfig:

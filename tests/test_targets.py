@@ -162,7 +162,7 @@ class SettlesAtFourStones:
 
     def evaluate_ownership(self, planes):
         stones = planes[:, :2].sum(axis=(1, 2, 3))
-        black_to_move = planes[:, -1, 0, 0] == 1
+        black_to_move = planes[:, GO5.colour_plane, 0, 0] == 1
         sure = np.where(stones >= 4, 0.95, 0.0) * np.where(black_to_move, 1.0, -1.0)
         return np.repeat(sure[:, None], 25, axis=1).astype(np.float32)
 
