@@ -149,17 +149,19 @@ def report(args) -> int:
 
         panels = ["L1_R2_net_exact", "L1_R2_net_result", "L1_R2_s800_exact", "L1_R2_s800_result",
                   "L2_R2_net_exact", "L2_R2_net_result", "L2_R2_s800_exact", "L2_R2_s800_result"]
-        figure, axes = plt.subplots(2, 4, figsize=(16, 7), sharex=True)
+        figure, axes = plt.subplots(2, 4, figsize=(19, 7), sharex=True)
+        runs = sorted({r["run"] for r in rows})
         for axis, key in zip(axes.flat, panels):
-            for run in sorted({r["run"] for r in rows}):
+            for i, run in enumerate(runs):  # tab20: a colour of its own for each of up to 20 runs
                 mine = sorted((r for r in rows if r["run"] == run), key=lambda r: r["at_minutes"])
-                axis.plot([r["minutes"] for r in mine], [100 * r[key] for r in mine], marker="o", label=run)
+                axis.plot([r["minutes"] for r in mine], [100 * r[key] for r in mine], marker="o", label=run,
+                          color=plt.cm.tab20(i % 20))
             axis.set_title(key.replace("_", " "))
             axis.set_xlabel("minutes of training")
             axis.set_ylabel("% optimal moves")
             axis.grid(alpha=0.3)
-        axes.flat[0].legend(fontsize=8)
-        figure.tight_layout()
+        figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="center right", fontsize=8)
+        figure.tight_layout(rect=(0, 0, 0.8, 1))
         figure.savefig(args.plot, dpi=90)
         print(f"wrote {args.plot}")
     return 0
