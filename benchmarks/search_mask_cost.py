@@ -8,11 +8,12 @@ just passed. Every node that search creates calls it once. The positions are
 those of uniformly random games (``tests/go_games.py``); each
 kernel runs over all of them in one batch call, best of ``--repeats``. The lookahead
 (``root_wins``: each legal move played and the game's status read, once per root) runs over
-256 of them as the roots of one batched search.
+256 of them as the roots of one batched search. ``encode`` (the network's input planes, once
+per leaf) runs over all of them too.
 
     python benchmarks/search_mask_cost.py [--game go9] [--games 50] [--repeats 20]
 
-Ends with one JSON line: nanoseconds per position of each mask and of the lookahead.
+Ends with one JSON line: nanoseconds per position of each mask, of the lookahead and of encode.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = {name: round(nanoseconds_per_position(getattr(spec, f"{name}_batch"), states, out, args.repeats), 1)
                for name in ("legal_mask", "search_mask")}
     figures["root_wins"] = round(root_wins_nanoseconds(spec, states, args.repeats), 1)
+    planes = np.zeros((len(states), *spec.planes_shape), np.float32)  # every leaf of search is encoded once
+    figures["encode"] = round(nanoseconds_per_position(spec.encode_batch, states, planes, args.repeats), 1)
     print(f"{spec.name}, {len(states)} positions of {args.games} random games, {cpu_model()}, one core: "
           + ", ".join(f"{name} {ns:.0f} ns" for name, ns in figures.items()) + " per position")
     print(json.dumps({"game": spec.name, "positions": len(states), "cpu": cpu_model(),
