@@ -3,7 +3,9 @@
 Times ``NetworkEvaluator.evaluate`` (numpy planes in, numpy logits and values
 out, transfers included) of a freshly initialised network on Connect Four
 planes at several batch sizes, on the CPU and, when present, on CUDA with the
-evaluator's default bf16/fp16 autocast. Prints a table, then one JSON line.
+evaluator's default bf16/fp16 autocast. On the CPU it also times the weights in torch's
+default layout beside the channels-last one the evaluator places them in (``--layouts``).
+Prints a table, then one JSON line.
 
     python benchmarks/net_speed.py                      # b6c64, batches 1 64 256
     python benchmarks/net_speed.py --net b10c128 --batch-sizes 1 512 --compile
@@ -84,6 +86,8 @@ def main() -> None:
     add("--dtypes", nargs="+", default=["auto"],
         help="compute dtypes to time: auto (bf16 on CUDA, fp32 on the CPU), fp32, bf16, fp16 (default auto)")
     add("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    add("--layouts", nargs="+", choices=("placed", "default"), default=["placed", "default"],
+        help="CPU weight layouts to time: placed (channels-last, the evaluator's), default (torch's)")
     add("--seed", type=int, default=0, help="seed of the weights and positions (default 0)")
     args = parser.parse_args()
 
@@ -97,21 +101,25 @@ def main() -> None:
 
     results = []
     for device, dtype in [(device, dtype) for device in devices for dtype in args.dtypes]:
-        evaluator = NetworkEvaluator(model, device=device, dtype=dtype, compile=args.compile)
-        for batch in args.batch_sizes:
-            row = time_evaluator(evaluator, planes[:batch], args.seconds, args.repeats)
-            row.update(device=str(evaluator.device), dtype=str(evaluator.dtype).removeprefix("torch."))
-            results.append(row)
+        for layout in args.layouts if device == "cpu" else ["placed"]:
+            evaluator = NetworkEvaluator(model, device=device, dtype=dtype, compile=args.compile)
+            if layout == "default":
+                evaluator.model.to(memory_format=torch.contiguous_format)
+            for batch in args.batch_sizes:
+                row = time_evaluator(evaluator, planes[:batch], args.seconds, args.repeats)
+                row.update(device=str(evaluator.device), dtype=str(evaluator.dtype).removeprefix("torch."),
+                           layout=layout)
+                results.append(row)
 
     print(
         f"{args.net} on {args.game} planes {spec.planes_shape}, {model.num_parameters():,} weights, "
         f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
         + (", compiled" if args.compile else "")
     )
-    print(f"{'device':<10}{'dtype':<10}{'batch':>7}{'ms/batch':>12}{'positions/s':>14}")
+    print(f"{'device':<10}{'dtype':<10}{'layout':<9}{'batch':>7}{'ms/batch':>12}{'positions/s':>14}")
     for row in results:
         print(
-            f"{row['device']:<10}{row['dtype']:<10}{row['batch']:>7}"
+            f"{row['device']:<10}{row['dtype']:<10}{row['layout']:<9}{row['batch']:>7}"
             f"{row['ms_per_batch']:>12.3f}{row['positions_per_s']:>14,.0f}"
         )
     print(json.dumps({

@@ -1,8 +1,8 @@
 """Self-play speed on every core against one worker, next to the bare network.
 
 Plays generations of the default Connect Four CPU preset
-(``selfplay.config.preset("connect4", gpu=False)``: b4c32, 100 simulations, 64
-games at once per worker, 128 games per generation) with a fixed random
+(``selfplay.config.preset("connect4", gpu=False)``: today b6c48, Gumbel search with
+32 simulations, 64 games at once per worker, 128 games per generation) with a fixed random
 network, first with one worker (``LocalBackend``, in this process, one torch
 thread: what ``--workers 1`` does), then with one worker process per core
 (``ProcessBackend``: what ``selfplay train`` does by default). Then the bare

@@ -113,7 +113,7 @@ class NetworkEvaluator:
         model = getattr(model, "_orig_mod", model)
         if not isinstance(model, PolicyValueNet):
             raise TypeError(f"expected a PolicyValueNet, got {type(model).__name__}")
-        own = copy.deepcopy(model).to(self.device).eval()
+        own = copy.deepcopy(model).place(self.device).eval()
         own.requires_grad_(False)
         for parameter in own.parameters():
             parameter.grad = None  # the trainer's gradients, copied along; search never needs them

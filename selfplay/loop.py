@@ -67,7 +67,7 @@ class TrainingRun:
         for folder in (self.paths.games, self.paths.checkpoints, self.paths.logs):
             folder.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
-        self.model = PolicyValueNet.from_spec(self.spec, config.net_config).to(self.device)
+        self.model = PolicyValueNet.from_spec(self.spec, config.net_config).place(self.device)
         train = config.train
         self.optimizer = make_optimizer(self.model, train.learning_rate, train.weight_decay, train.optimizer)
         self.generation = 0

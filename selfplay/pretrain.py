@@ -163,7 +163,7 @@ class PretrainRun:
 
         cfg = self.config.pretrain
         torch.manual_seed(self.config.seed)
-        model = PolicyValueNet.from_spec(self.spec, self.config.net_config).to(self.device)
+        model = PolicyValueNet.from_spec(self.spec, self.config.net_config).place(self.device)
         optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay)
         state = self._resume(model, optimizer, data.games)
         if state["finished"]:

@@ -4,6 +4,7 @@ numpy contract, and checkpoint files (round trip, atomic writes, every error).""
 from __future__ import annotations
 
 import ast
+import copy
 import pathlib
 import random
 
@@ -123,6 +124,28 @@ def test_training_mode_forward_and_backward():
     assert logits.shape == (17, 7) and values.shape == (17,)
     (logits.logsumexp(-1).mean() + values.square().mean()).backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_placing_a_network_on_the_cpu_changes_its_layout_not_what_it_computes_or_learns(config):
+    """``place("cpu")`` stores the convolutions channels-last (for speed); every head's output
+    and every gradient stay those of torch's default layout (the numbers are summed in
+    another order, hence the tolerance)."""
+    spec = engine.get_game("connect4")
+    plain = small_net(spec, config).train()
+    placed = copy.deepcopy(plain).place("cpu")
+    assert placed.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    planes = torch.from_numpy(random_planes(spec, 9))
+    outputs = []
+    for model in (plain, placed):
+        heads = model.forward_heads(planes)
+        sum(head.square().mean() for head in heads.values()).backward()
+        outputs.append(heads)
+    for name, head in outputs[0].items():
+        torch.testing.assert_close(outputs[1][name], head, rtol=1e-4, atol=1e-5)
+    for (name, weight), moved in zip(plain.named_parameters(), placed.parameters()):
+        torch.testing.assert_close(moved.grad, weight.grad, rtol=1e-4, atol=1e-5, msg=name)
 
 
 def test_reply_head_is_trained_but_not_part_of_inference():
