@@ -68,16 +68,20 @@ not symmetric, so a transformed state keeps its hashes and records the
 symmetry in FRAME; hashing a point looks its key up through FRAME. Every
 state played from the initial one has FRAME 0 and never pays for this.
 
-Planes [2T + 3, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there, and two
-planes of KataGo's liberty features): for t = 0..T-1, plane 2t holds the side
-to move's stones t moves ago and plane 2t+1 the opponent's (zeros before the
-game began); plane 2T is all ones when black is to move; planes 2T+1 and
-2T+2 hold the side to move's and the opponent's stones in atari (their group
-has one liberty: the cells' ATARI flag, so they cost a byte compare a point).
-A network learns captures, ladders' first steps and the life of a group in
-atari from them far sooner than from stones alone. Networks read a prefix of
-the planes (``NetConfig.input_planes``; checkpoints made before the atari
-planes read 2T + 1), so planes are only ever added at the end. AlphaGo Zero keeps history because the stones
+Planes [2T + 7, n, n], T = 4 (AlphaGo Zero's layout, T = 8 there, and KataGo's
+liberty features): for t = 0..T-1, plane 2t holds the side to move's stones t
+moves ago and plane 2t+1 the opponent's (zeros before the game began); plane
+2T is all ones when black is to move; then three pairs (the side to move's
+stones, the opponent's) of the stones whose group has exactly one liberty
+(atari: the cells' ATARI flag, a byte compare a point), exactly two, and
+exactly three (one walk of each group not in atari, ``write_liberty_planes``).
+A network learns captures, ladders' first steps and the life and death of
+short-of-liberties groups from them far sooner than from stones alone. Every
+plane but the colour plane is one of a (side to move, opponent) pair: the
+Gymnasium view swaps the pairs to show the other side. Networks read a prefix
+of the planes (``NetConfig.input_planes``; checkpoints made before the atari
+planes read 2T + 1, those made before the two- and three-liberty planes
+2T + 3), so planes are only ever added at the end. AlphaGo Zero keeps history because the stones
 alone do not say which moves repetition forbids; here legal_mask applies
 superko exactly, so the planes only need to show recent fights: T = 4 covers
 a ko and its retake and the short cycles of a triple ko, while every plane
@@ -125,7 +129,10 @@ EVER = HISTORY_PLANES
 COLOUR_PLANE = 2 * HISTORY_PLANES
 ATARI_PLANES = COLOUR_PLANE + 1
 """The first of the two atari planes (the side to move's stones in atari, then the opponent's)."""
-NUM_PLANES = ATARI_PLANES + 2
+LIBERTY_PLANES = ATARI_PLANES + 2
+"""The first of the four planes of stones whose group has exactly two liberties (the side to
+move's, then the opponent's) and exactly three (the same pair)."""
+NUM_PLANES = LIBERTY_PLANES + 4
 
 BLACK, WHITE = 1, -1
 """Colours (TO_MOVE)."""
@@ -816,7 +823,7 @@ def status(state):
 
 @numba.njit(cache=True)
 def encode(state, out):
-    """state [S], out [2T + 3, n, n] float32 (see the module docstring)."""
+    """state [S], out [2T + 7, n, n] float32 (see the module docstring)."""
     n = state[SIZE]
     stride, packed, words, history = layout(n)
     black_to_move = state[TO_MOVE] == BLACK
@@ -839,6 +846,58 @@ def encode(state, out):
             cell = cells[CELL0 + (r + 1) * stride + c + 1]
             out[ATARI_PLANES, r, c] = 1.0 if cell == own_atari else 0.0
             out[ATARI_PLANES + 1, r, c] = 1.0 if cell == other_atari else 0.0
+    write_liberty_planes(state, n, stride, black_to_move, out)
+
+
+@numba.njit(cache=True)
+def write_liberty_planes(state, n, stride, black_to_move, out):
+    """Planes LIBERTY_PLANES .. + 3 of ``out`` [2T + 7, n, n]: the stones of each group with
+    exactly two liberties (the side to move's plane, then the opponent's) and exactly three
+    (the next pair); zeros elsewhere. Each group not in atari is walked once, counting its
+    distinct liberties up to four."""
+    cells = state.view(np.int8)
+    for plane in range(LIBERTY_PLANES, LIBERTY_PLANES + 4):
+        for r in range(n):
+            for c in range(n):
+                out[plane, r, c] = 0.0
+    seen = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    group = numba.carray(stack_words(MAX_PADDED), MAX_PADDED, np.int64)
+    for i in range(stride * stride):
+        seen[i] = 0
+    own_free = BLACK_FREE if black_to_move else WHITE_FREE
+    for r in range(n):
+        for c in range(n):
+            local = (r + 1) * stride + c + 1
+            code = cells[CELL0 + local]
+            if (code != BLACK_FREE and code != WHITE_FREE) or seen[local]:
+                continue
+            # A breadth-first walk of the group; the first three liberties found are kept to
+            # tell a new one from one seen before (a fourth only needs counting).
+            seen[local] = 1
+            group[0] = local
+            head, end = 0, 1
+            liberties, first, second, third = 0, -1, -1, -1
+            while head < end:
+                cell = group[head]
+                head += 1
+                for u in (cell - 1, cell + 1, cell - stride, cell + stride):
+                    v = cells[CELL0 + u]
+                    if v == code and not seen[u]:
+                        seen[u] = 1
+                        group[end] = u
+                        end += 1
+                    elif v == EMPTY and liberties < 4 and u != first and u != second and u != third:
+                        if liberties == 0:
+                            first = u
+                        elif liberties == 1:
+                            second = u
+                        elif liberties == 2:
+                            third = u
+                        liberties += 1
+            if liberties == 2 or liberties == 3:
+                plane = LIBERTY_PLANES + 2 * (liberties - 2) + (0 if code == own_free else 1)
+                for i in range(end):
+                    out[plane, group[i] // stride - 1, group[i] % stride - 1] = 1.0
 
 
 @numba.njit(cache=True)

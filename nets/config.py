@@ -58,7 +58,8 @@ class NetConfig:
 
     input_planes: int = 0
     """Input planes the network reads: the first ``input_planes`` of its game's planes
-    (``engine.go``: the 9 of the encoding before the atari planes); 0: all of them."""
+    (``engine.go``: the 9 of the encoding before the atari planes, the 11 before the two- and
+    three-liberty planes); 0: all of them."""
 
     AUXILIARY_HEADS = ("reply_channels", "ownership_channels", "score_hidden")
     """The fields of heads a network may lack (0: none)."""

@@ -190,9 +190,10 @@ class ReferenceGo:
         return black if self.to_move == "X" else -black
 
     def planes(self):
-        """[2T + 3][size][size]: for t = 0..T-1 the side to move's stones t moves ago
+        """[2T + 7][size][size]: for t = 0..T-1 the side to move's stones t moves ago
         and the opponent's (empty before the game), then all ones when black is to move,
-        then the side to move's stones whose group has one liberty, and the opponent's."""
+        then for k = 1, 2, 3 the side to move's stones whose group has exactly k liberties,
+        and the opponent's."""
         me, other = self.to_move, ("O" if self.to_move == "X" else "X")
         n = self.size
         planes = []
@@ -202,9 +203,10 @@ class ReferenceGo:
                 planes.append([[1.0 if board[r * n + c] == mark else 0.0 for c in range(n)] for r in range(n)])
         planes.append([[1.0 if me == "X" else 0.0] * n for _ in range(n)])
         group, _, liberties = self._groups()
-        for mark in (me, other):
-            planes.append([[1.0 if self.board[r * n + c] == mark and len(liberties[group[r * n + c]]) == 1 else 0.0
-                            for c in range(n)] for r in range(n)])
+        for count in (1, 2, 3):
+            for mark in (me, other):
+                planes.append([[1.0 if self.board[r * n + c] == mark and len(liberties[group[r * n + c]]) == count
+                                else 0.0 for c in range(n)] for r in range(n)])
         return planes
 
 

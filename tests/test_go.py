@@ -371,27 +371,37 @@ def test_arena_and_gymnasium_score_a_game_won_by_the_side_to_move():
     white[spec.parse_move("A1")] = 1
     for plane, stones in ((0, black), (1, white), (2, black), (3, white)):
         assert np.array_equal(final[plane].ravel(), stones)
-    assert (final[go.COLOUR_PLANE] == 1).all() and not final[go.ATARI_PLANES:].any()
+    assert (final[go.COLOUR_PLANE] == 1).all() and not final[go.ATARI_PLANES:go.LIBERTY_PLANES].any()
+    # Both corner stones have two liberties (black's E5 its own, white's A1 the opponent's),
+    # C3 four: no stone has three.
+    corner = {colour: np.zeros(25) for colour in "bw"}
+    corner["b"][spec.parse_move("E5")] = corner["w"][spec.parse_move("A1")] = 1
+    assert np.array_equal(final[go.LIBERTY_PLANES].ravel(), corner["b"])
+    assert np.array_equal(final[go.LIBERTY_PLANES + 1].ravel(), corner["w"])
+    assert not final[go.LIBERTY_PLANES + 2:].any()
 
 
-def test_the_agents_view_swaps_the_atari_planes_too():
+def test_the_agents_view_swaps_the_liberty_planes_too():
     """White to move after the agent's (black's) last move: the view from black's side has black's
-    stones in atari in the first atari plane and white's in the second."""
+    stones of one, two and three liberties in the first plane of each pair, white's in the second."""
     from engine.envs import GameEnv
 
     spec = engine.get_game("go5")
-    #   a white stone on A1 in atari (B1 black), a black stone on E5 in atari (D5 white)
+    #   5 . . W W B    black E5: one liberty (E4); white C5-D5: three (B5, C4, D4)
+    #   1 W B . . .    white A1: one (A2); black B1: two (C1, B2)
     black = [spec.parse_move(v) for v in ("B1", "E5")]
-    white = [spec.parse_move(v) for v in ("A1", "D5")]
+    white = [spec.parse_move(v) for v in ("A1", "C5", "D5")]
     state = go_positions.position_from_stones(5, black, white, to_move=go.WHITE)
     env = GameEnv(spec, opponent=lambda state, mask=None: spec.num_actions - 1, first_player="agent")
     env.reset(seed=0)
     env.unwrapped._state, env.unwrapped._agent_to_move = state, False
     view = env.unwrapped._observation()
-    in_atari = {colour: np.zeros(25) for colour in "bw"}
-    in_atari["b"][spec.parse_move("E5")] = in_atari["w"][spec.parse_move("A1")] = 1
-    assert np.array_equal(view[go.ATARI_PLANES].ravel(), in_atari["b"])
-    assert np.array_equal(view[go.ATARI_PLANES + 1].ravel(), in_atari["w"])
+    expected = {plane: np.zeros(25) for plane in range(go.ATARI_PLANES, go.NUM_PLANES)}
+    for plane, points in ((go.ATARI_PLANES, ["E5"]), (go.ATARI_PLANES + 1, ["A1"]), (go.LIBERTY_PLANES, ["B1"]),
+                          (go.LIBERTY_PLANES + 3, ["C5", "D5"])):
+        expected[plane][[spec.parse_move(point) for point in points]] = 1
+    for plane, stones in expected.items():
+        assert np.array_equal(view[plane].ravel(), stones), plane
     assert (view[go.COLOUR_PLANE] == 1).all() and view[0].ravel()[black].all() and view[1].ravel()[white].all()
 
 

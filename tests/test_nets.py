@@ -504,11 +504,11 @@ def test_checkpoint_of_another_encoding_is_refused_when_loading(tmp_path):
 
 
 def test_a_network_from_before_its_game_gained_planes_reads_the_first_ones(tmp_path):
-    """go9 gained two atari planes after its 9 planes; a checkpoint of a 9-plane network (which
+    """go9 gained liberty planes after its 9 planes; a checkpoint of a 9-plane network (which
     declares no input_planes) loads as one that reads the first 9, and evaluates today's planes
     as it evaluated the 9 alone."""
     spec = engine.get_game("go9")
-    assert spec.planes_shape == (11, 9, 9)
+    assert spec.planes_shape == (15, 9, 9)
     torch.manual_seed(0)
     old = PolicyValueNet((9, 9, 9), spec.num_actions, "b1c8").eval()
     path = save_checkpoint(tmp_path / "old.pt", old, game="go9", step=3)
@@ -529,11 +529,12 @@ def test_input_planes_name_a_prefix_of_the_games_planes():
     spec = engine.get_game("go9")
     assert NetConfig.from_name("b2c16gp4in9") == NetConfig(blocks=2, channels=16, global_pooling=4, input_planes=9)
     assert PolicyValueNet.from_spec(spec, "b1c8in9").planes_shape == (9, 9, 9)
-    assert PolicyValueNet.from_spec(spec, "b1c8").planes_shape == (11, 9, 9)
-    with pytest.raises(ValueError, match="reads 12 planes, but go9 encodes 11"):
-        PolicyValueNet.from_spec(spec, "b1c8in12")
-    with pytest.raises(ValueError, match="reads 9 planes, not the 11"):
-        PolicyValueNet((11, 9, 9), spec.num_actions, "b1c8in9")
+    assert PolicyValueNet.from_spec(spec, "b1c8in11").planes_shape == (11, 9, 9)
+    assert PolicyValueNet.from_spec(spec, "b1c8").planes_shape == (15, 9, 9)
+    with pytest.raises(ValueError, match="reads 16 planes, but go9 encodes 15"):
+        PolicyValueNet.from_spec(spec, "b1c8in16")
+    with pytest.raises(ValueError, match="reads 9 planes, not the 15"):
+        PolicyValueNet((15, 9, 9), spec.num_actions, "b1c8in9")
 
 
 def test_a_widened_network_computes_what_it_did(tmp_path):
@@ -543,13 +544,13 @@ def test_a_widened_network_computes_what_it_did(tmp_path):
     torch.manual_seed(1)
     old = PolicyValueNet.from_spec(spec, "b2c8in9").eval()
     new = PolicyValueNet.from_spec(spec, "b2c8")
-    new.load_state_dict(nets.model.widen_input(old.state_dict(), 11))
+    new.load_state_dict(nets.model.widen_input(old.state_dict(), 15))
     new.eval()
-    planes = torch.from_numpy(np.random.default_rng(1).integers(0, 2, (4, 11, 9, 9)).astype(np.float32))
+    planes = torch.from_numpy(np.random.default_rng(1).integers(0, 2, (4, 15, 9, 9)).astype(np.float32))
     with torch.no_grad():
         for ours, theirs in zip(new(planes), old(planes[:, :9])):
             torch.testing.assert_close(ours, theirs)
-    with pytest.raises(ValueError, match="reads 11 planes, more than 9"):
+    with pytest.raises(ValueError, match="reads 15 planes, more than 9"):
         nets.model.widen_input(new.state_dict(), 9)
 
 
