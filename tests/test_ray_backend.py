@@ -34,7 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 GAMES = 64      # per generation: 32 per actor
 PARALLEL = 4    # games per shard: 8 shards per actor and generation, so a kill lands mid-share
 GENERATIONS = 3
-TIMEOUT = 300   # seconds for the Ray part (about 25 s on an idle 2-core machine)
+TIMEOUT = 600   # seconds for the Ray part: about 25 s on an idle 2-core machine, 235-265 s while a
+                # training run held both cores (every Ray process start, the restarted actor's too,
+                # then took 40-50 s), over 300 s with the rest of the suite beside it as well
 
 
 def tiny_config() -> RunConfig:
