@@ -617,3 +617,23 @@ def test_shipped_networks_are_package_data():
         assert path is not None and path.is_relative_to(Path(arena.__file__).parent)
         assert load_checkpoint(path, game=game).config.name.startswith("b")
     assert shipped_network("tictactoe") is None
+
+
+def test_match_errors_finds_the_move_that_gave_the_draw_away(tmp_path):
+    """benchmarks/match_errors.py on a hand-judged tic-tac-toe game: after X b2, O a1, X c3 the
+    draw needs a corner; O's edge b1 loses (X c1 threatens c2 and a3 at once). That move is
+    O's one error, X made none, and an abandoned game is left out."""
+    games = tmp_path / "games.jsonl"
+    line = {"game": "tictactoe", "first": "x-player", "second": "o-player", "moves": "b2 a1 c3 b1 c1 c2 a3",
+            "opening_plies": 0, "result": "1-0", "pair": 0, "seed": 0}
+    games.write_text(json.dumps(line) + "\n" + json.dumps({**line, "moves": "b2", "result": "*"}) + "\n")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "match_errors.py"
+    done = subprocess.run([sys.executable, str(script), str(games)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    players = json.loads(done.stdout.strip().splitlines()[-1])["players"]
+    assert players["x-player"] == {"games": 1, "score": 1.0, "score_without_errors": 0.5, "errors": 0,
+                                   "games_with_an_error": 0, "openings_won": 0, "openings_lost": 0}
+    assert players["o-player"]["errors"] == 1 and players["o-player"]["score_without_errors"] == 0.5
+    missing = subprocess.run([sys.executable, str(script), str(tmp_path / "none.jsonl")], capture_output=True,
+                             text=True, timeout=300)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
