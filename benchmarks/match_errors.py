@@ -28,29 +28,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import engine  # noqa: E402
 from arena.records import read_games  # noqa: E402
 from engine.exact import solver_for  # noqa: E402
-from engine.spec import ONGOING  # noqa: E402
+from engine.positions import play_move  # noqa: E402
 
 
-def position_values(spec, solver, moves: list[int], start: int) -> list[int]:
+def position_values(spec, solver, moves: list[str], start: int) -> list[int]:
     """The result (+1 win, 0 draw, -1 loss, for the side to move) of each position from ply
-    ``start`` to the end of the game: [len(moves) - start + 1] ints, the last the final position's."""
+    ``start`` to the end of the game: [len(moves) - start + 1] ints, the last the final position's.
+    ``moves`` are in the game's notation; IllegalMoveError names one that cannot be played."""
     state = spec.initial_state()
-    after = np.empty_like(state)
     values = []
     for ply in range(len(moves) + 1):
         if ply >= start:
             values.append(int(np.sign(solver.solve(state))))
-        if ply == len(moves) or spec.status(state) != ONGOING:
-            break
-        spec.play_into(state, moves[ply], after)
-        state, after = after, state
+        if ply < len(moves):
+            state = play_move(spec, state, moves[ply])
     return values
 
 
 def judge_game(spec, solver, record: dict) -> dict:
     """For one saved game: its players (first, second), the opening's result for the first player,
     the game's result for the first player, and the plies of each player's errors."""
-    moves = [spec.parse_move(token) for token in record["moves"].split()]
+    moves = record["moves"].split()
     start = min(int(record["opening_plies"]), len(moves))
     values = position_values(spec, solver, moves, start)
     errors: list[int] = []
@@ -65,7 +63,8 @@ def judge_game(spec, solver, record: dict) -> dict:
 
 
 def summarize(judged: list[dict]) -> dict:
-    """Per player: games, score, score without errors, moves judged, errors, games with an error."""
+    """Per player: games, score, score without errors, errors, games with an error, and the
+    openings won and lost before the first choice."""
     players: dict[str, Counter] = {}
     for game in judged:
         if game["result"] is None:
@@ -99,11 +98,20 @@ def main() -> int:
     try:
         spec = engine.get_game(records[0]["game"])
         solver = solver_for(spec)
+    except KeyError:
+        print(f"error: {args.games}: its first game names no game", file=sys.stderr)
+        return 2
     except (engine.UnknownGameError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     started = time.time()
-    judged = [judge_game(spec, solver, record) for record in records]
+    judged = []
+    for number, record in enumerate(records, start=1):
+        try:
+            judged.append(judge_game(spec, solver, record))
+        except (KeyError, ValueError) as error:  # a missing field, a move that cannot be played
+            print(f"error: game {number} of {args.games}: {error}", file=sys.stderr)
+            return 2
     players = summarize(judged)
     print(f"{len(judged)} games of {spec.name}, judged by its exact solver in {time.time() - started:.0f} s")
     print(f"{'player':<60}{'games':>6}{'score':>8}{'no errors':>11}{'won/lost openings':>19}"

@@ -637,3 +637,6 @@ def test_match_errors_finds_the_move_that_gave_the_draw_away(tmp_path):
     missing = subprocess.run([sys.executable, str(script), str(tmp_path / "none.jsonl")], capture_output=True,
                              text=True, timeout=300)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "cannot read" in missing.stderr
+    games.write_text(json.dumps({**line, "moves": "b2 b2"}) + "\n")  # b2 is taken: a record no match writes
+    illegal = subprocess.run([sys.executable, str(script), str(games)], capture_output=True, text=True, timeout=300)
+    assert illegal.returncode == 2 and illegal.stderr.count("\n") == 1 and "game 1 of" in illegal.stderr
