@@ -186,8 +186,9 @@ class PolicyValueNet(nn.Module):
     def place(self, device: torch.device | str) -> PolicyValueNet:
         """Move to ``device`` in place and return self. On the CPU the 4-d weights take the
         channels-last layout: self-play's batches and training steps ran 1.2-1.4x faster in it
-        on a 2-core AVX2 machine (BENCHMARKS.md, "Channels-last convolutions on the CPU"; one
-        reading of go9's b4c32 at batch 1 was slower, to be repeated). Inputs need no change: a convolution with channels-last weights returns
+        on a 2-core AVX2 machine, and go9's b4c32 at batch 1 (a GTP engine's search) 1.19x on an
+        idle core (BENCHMARKS.md, "Channels-last convolutions on the CPU"). Inputs need no
+        change: a convolution with channels-last weights returns
         channels-last outputs, and the heads' flatten reads the logical order. CUDA keeps
         torch's default layout (not measured there)."""
         if torch.device(device).type == "cpu":
