@@ -44,14 +44,17 @@ VARIANTS: dict[str, list[str]] = {
     "discount": ["--value-discount", "0.98"],
     "qmix": ["--value-target-search", "0.5"],
     "adamw": ["--optimizer", "adamw", "--learning-rate", "0.002"],
-    "onecycle": ["--lr-schedule", "onecycle"],
+    "budget": ["--lr-decay-minutes", "{minutes}"],
+    "onecycle": ["--lr-schedule", "onecycle", "--lr-decay-minutes", "{minutes}"],
     "reply": ["--reply-weight", "0.15"],
     "steps50": ["--steps-per-generation", "50"],
     "steps200": ["--steps-per-generation", "200"],
     "b6c48": ["--net", "b6c48"],
     "b4c64": ["--net", "b4c64"],
 }
-"""Variant name -> its ``selfplay train`` flags on top of ``BASELINE``."""
+"""Variant name -> its ``selfplay train`` flags on top of ``BASELINE``; ``{minutes}`` stands for
+the run's ``--minutes`` (a learning-rate schedule that ends with the run; such a run cannot be
+extended with more ``--minutes``, since its schedule is one of its settings)."""
 
 SETS = ("L1_R2_begin_medium", "L2_R2_middle_medium")
 SIMULATIONS = (0, 800)
@@ -75,7 +78,8 @@ def run_variant(args) -> int:
     run_dir = args.runs / f"{args.variant}-s{args.seed}"
     command = ["taskset", "-c", str(args.cpu), sys.executable, "-m", "selfplay", "train", "--game", "connect4",
                "--run-dir", str(run_dir), "--minutes", str(args.minutes), "--seed", str(args.seed),
-               "--workers", "1", "--eval-positions", "0", *BASELINE, *flags]
+               "--workers", "1", "--eval-positions", "0", *BASELINE,
+               *(flag.format(minutes=args.minutes) for flag in flags)]
     print(" ".join(command), flush=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     return subprocess.call(command, env=env)

@@ -106,6 +106,10 @@ class TrainConfig:
     """Initial learning rate."""
     lr_decay_generations: int = 60
     """Length of the schedule in generations; after it the learning rate stays at its last value."""
+    lr_decay_minutes: float = 0.0
+    """Length of the schedule in minutes of training instead (the generations' durations summed:
+    a pause between a killed run and its resume does not count); set it to the run's --minutes
+    so that the schedule ends with the run on any machine; 0: count generations."""
     lr_schedule: str = "cosine"
     """cosine: from learning_rate down to 10% of it. onecycle (Smith and Topin): up from 10% to
     learning_rate over the first 30%, then down to 1%."""
@@ -131,12 +135,20 @@ class TrainConfig:
     """The expert share is expert_mix * expert_mix_decay ** (generation - 1): 0.9 halves it
     every 6.6 generations; 1 keeps it constant."""
 
+    def schedule_progress(self, generation: int, trained_minutes: float) -> float:
+        """How far through the learning-rate schedule the training of ``generation`` (1, 2, ...)
+        is, after ``trained_minutes`` of the run; 1 and more: at its end."""
+        if self.lr_decay_minutes > 0.0:
+            return trained_minutes / self.lr_decay_minutes
+        return (generation - 1) / self.lr_decay_generations
+
     def __post_init__(self):
         _require(self.batch_size >= 1, "batch_size must be at least 1")
         _require(self.steps_per_generation >= 1, "steps_per_generation must be at least 1")
         _require(self.optimizer in OPTIMIZERS, f"optimizer must be {' or '.join(OPTIMIZERS)}, not '{self.optimizer}'")
         _require(self.learning_rate > 0.0, "learning_rate must be positive")
         _require(self.lr_decay_generations >= 1, "lr_decay_generations must be at least 1")
+        _require(self.lr_decay_minutes >= 0.0, "lr_decay_minutes must not be negative")
         _require(self.lr_schedule in LR_SCHEDULES,
                  f"lr_schedule must be {' or '.join(LR_SCHEDULES)}, not '{self.lr_schedule}'")
         for target in TARGETS:

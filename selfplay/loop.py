@@ -36,7 +36,7 @@ from selfplay.evaluation import load_eval_positions, solved_set_metrics
 from selfplay.gating import gate
 from selfplay.resources import check_memory
 from selfplay.run_dir import RunError, RunPaths, append_metrics, generation_checkpoints, load_expert_positions, \
-    load_init_weights, resume_checkpoint
+    load_init_weights, read_metrics, resume_checkpoint
 from selfplay.shards import game_metrics
 from selfplay.trainer import learning_rate_at, make_optimizer, train_step
 
@@ -73,6 +73,8 @@ class TrainingRun:
         self.generation = 0
         self.train_steps = 0
         self.best_generation = 0
+        self.trained_seconds = 0.0
+        """The completed generations' durations summed (``TrainConfig.lr_decay_minutes``)."""
         if resumed is None:
             self._start(init_weights)
         else:
@@ -106,6 +108,8 @@ class TrainingRun:
         self.generation = int(checkpoint.extra.get("generation", 0))
         self.best_generation = int(checkpoint.extra.get("best_generation", self.generation))
         self.train_steps = int(checkpoint.step)
+        self.trained_seconds = sum(row.get("seconds", 0.0) for row in read_metrics(self.paths)
+                                   if row["generation"] <= self.generation)
         if "torch_rng" in checkpoint.extra:
             # The state comes back on map_location (the GPU there); torch wants it on the CPU.
             torch.set_rng_state(checkpoint.extra["torch_rng"].cpu())
@@ -159,7 +163,8 @@ class TrainingRun:
     def train(self, generation: int) -> dict:
         """``steps_per_generation`` steps on the replay window (refreshed by ``self_play``); returns mean losses."""
         cfg = self.config.train
-        lr = learning_rate_at(generation - 1, cfg.learning_rate, cfg.lr_decay_generations, cfg.lr_schedule)
+        lr = learning_rate_at(cfg.schedule_progress(generation, self.trained_seconds / 60.0), cfg.learning_rate,
+                              cfg.lr_schedule)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rng = np.random.default_rng([self.config.seed, generation, 1 << 30])
@@ -242,6 +247,7 @@ class TrainingRun:
                 # The metrics line goes first: killed before the checkpoint, the
                 # generation is redone and its new line replaces this one.
                 append_metrics(self.paths, row)
+                self.trained_seconds += row["seconds"]
                 self._save_checkpoint()
                 for key, value in row.items():
                     if key not in ("generation", "wall_time"):

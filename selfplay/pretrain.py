@@ -175,7 +175,7 @@ class PretrainRun:
             while not state["finished"]:
                 epoch = state["epoch"] + 1
                 started = time.perf_counter()
-                lr = learning_rate_at(epoch - 1, cfg.learning_rate, cfg.max_epochs)
+                lr = learning_rate_at((epoch - 1) / cfg.max_epochs, cfg.learning_rate)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 # Seeded per epoch, with the torch RNG in latest.pt: a resumed epoch is the same epoch.

@@ -26,11 +26,13 @@ def _cosine(progress: float) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def learning_rate_at(generation: int, initial: float, decay_generations: int, schedule: str = "cosine") -> float:
-    """The learning rate of ``generation`` (0, 1, ...) in a schedule ``decay_generations`` long,
-    flat after it. cosine: from ``initial`` down to 10% of it. onecycle (Smith and Topin 2017):
-    linearly up from 10% to ``initial`` over the first 30%, then down along a cosine to 1%."""
-    progress = min(1.0, generation / max(1, decay_generations))
+def learning_rate_at(progress: float, initial: float, schedule: str = "cosine") -> float:
+    """The learning rate at ``progress`` through a schedule (0 at its start, 1 at its end and
+    flat after it: larger values count as 1). cosine: from ``initial`` down to 10% of it.
+    onecycle (Smith and Topin 2017): linearly up from 10% to ``initial`` over the first 30%,
+    then down along a cosine to 1%. The caller measures progress in generations, epochs or
+    minutes of training."""
+    progress = min(1.0, max(0.0, progress))
     if schedule == "cosine":
         return initial * (0.1 + 0.9 * _cosine(progress))
     rise = 0.3

@@ -20,7 +20,7 @@ from engine.spec import ONGOING
 from mcts import BatchedSearch, MCTSConfig
 from nets import NetConfig, NetworkEvaluator, PolicyValueNet, load_checkpoint
 from selfplay.buffer import Batch, Positions, ReplayBuffer, WindowConfig
-from selfplay.config import RunConfig, preset
+from selfplay.config import RunConfig, TrainConfig, preset
 from selfplay.loop import TrainingRun
 from selfplay.run_dir import RunPaths, read_metrics
 from selfplay.shards import GameRecord, read_shard, shard_from_games, shard_paths, write_shard
@@ -159,7 +159,7 @@ def tiny_ttt_config(**train_changes) -> RunConfig:
     return dataclasses.replace(
         base, mcts=base.mcts.replace(num_simulations=32),
         selfplay=dataclasses.replace(base.selfplay, games_in_parallel=64, games_per_generation=128),
-        train=dataclasses.replace(base.train, steps_per_generation=80, **train_changes),
+        train=dataclasses.replace(base.train, **{"steps_per_generation": 80, **train_changes}),
         device="cpu",
     )
 
@@ -388,11 +388,38 @@ def test_reply_loss_counts_only_the_positions_whose_reply_is_known():
 
 
 def test_learning_rate_schedules():
-    cosine = [learning_rate_at(g, 0.02, 100) for g in range(150)]
+    cosine = [learning_rate_at(g / 100, 0.02) for g in range(150)]
     assert cosine[0] == pytest.approx(0.02) and cosine[100] == pytest.approx(0.002) == cosine[149]
     assert all(a >= b for a, b in zip(cosine, cosine[1:]))
-    cycle = [learning_rate_at(g, 0.02, 100, "onecycle") for g in range(150)]
+    cycle = [learning_rate_at(g / 100, 0.02, "onecycle") for g in range(150)]
     assert cycle[0] == pytest.approx(0.002) and max(cycle) == pytest.approx(0.02) == cycle[30]
     assert all(a < b for a, b in zip(cycle[:30], cycle[1:31])), "up over the first 30%"
     assert all(a > b for a, b in zip(cycle[30:100], cycle[31:101])), "then down"
     assert cycle[100] == pytest.approx(0.0002) == cycle[149]
+    by_generations = TrainConfig(lr_decay_generations=50)
+    assert by_generations.schedule_progress(1, 99.0) == 0.0 and by_generations.schedule_progress(26, 0.0) == 0.5
+    by_minutes = TrainConfig(lr_decay_generations=50, lr_decay_minutes=30.0)
+    assert by_minutes.schedule_progress(1, 0.0) == 0.0 and by_minutes.schedule_progress(2, 15.0) == 0.5
+    with pytest.raises(ValueError, match="lr_decay_minutes must not be negative"):
+        TrainConfig(lr_decay_minutes=-1.0)
+
+
+def test_schedule_in_minutes_counts_the_generations_durations_across_a_resume(tmp_path):
+    """With lr_decay_minutes the learning rate of each generation follows the durations of the
+    generations before it (metrics' ``seconds``), also after a resume, which reads them back."""
+    config = tiny_ttt_config(steps_per_generation=5, lr_decay_minutes=0.02)
+    config = dataclasses.replace(config, selfplay=dataclasses.replace(config.selfplay, games_per_generation=64))
+    run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    run.run(generations=2)
+    resumed = TrainingRun(tmp_path / "run", config, log=lambda line: None)
+    rows = read_metrics(resumed.paths)
+    assert resumed.trained_seconds == pytest.approx(rows[0]["seconds"] + rows[1]["seconds"])
+    resumed.run(generations=3)
+    rows = read_metrics(resumed.paths)
+    train = config.train
+    assert rows[0]["learning_rate"] == pytest.approx(train.learning_rate)
+    for generation in (2, 3):
+        minutes = sum(row["seconds"] for row in rows[:generation - 1]) / 60.0
+        expected = learning_rate_at(minutes / train.lr_decay_minutes, train.learning_rate, train.lr_schedule)
+        assert rows[generation - 1]["learning_rate"] == pytest.approx(expected)
+    assert rows[2]["learning_rate"] < rows[0]["learning_rate"]
