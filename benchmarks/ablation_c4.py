@@ -40,6 +40,7 @@ VARIANTS: dict[str, list[str]] = {
     "gumbel16": ["--search", "gumbel", "--num-simulations", "16"],
     "gumbel64": ["--search", "gumbel", "--num-simulations", "64"],
     "pcr": ["--full-search-share", "0.25", "--fast-simulations", "20"],
+    "pcr8": ["--full-search-share", "0.25", "--fast-simulations", "8"],
     "forced": ["--forced-playouts", "2"],
     "discount": ["--value-discount", "0.98"],
     "qmix": ["--value-target-search", "0.5"],
