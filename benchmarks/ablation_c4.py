@@ -14,8 +14,8 @@ Three steps, each resumable:
 Each variant is ``BASELINE`` (the Connect Four CPU preset the ablations started from, before
 their findings became the preset) with the flags of ``VARIANTS``; the in-run evaluation is off (``--eval-positions 0``) so that scoring costs no run time.
 Training time is the generations' durations summed: the numba compilation before the first
-generation, and the pause before a resumed run (``run`` again, e.g. ``--minutes 30`` more),
-are not counted.
+generation, and the pause before a resumed run (``run`` again with a larger total, e.g. ``--minutes
+60`` after 30), are not counted.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ VARIANTS: dict[str, list[str]] = {
 }
 """Variant name -> its ``selfplay train`` flags on top of ``BASELINE``; ``{minutes}`` stands for
 the run's ``--minutes`` (a learning-rate schedule that ends with the run; such a run cannot be
-extended with more ``--minutes``, since its schedule is one of its settings)."""
+extended with a larger ``--minutes``, since its schedule is one of its settings)."""
 
 SETS = ("L1_R2_begin_medium", "L2_R2_middle_medium")
 SIMULATIONS = (0, 800)
@@ -88,7 +88,7 @@ def run_variant(args) -> int:
 
 def _checkpoint_times(run_dir: Path) -> list[tuple[float, Path]]:
     """(minutes of training, path) of every generation checkpoint: the generations' durations
-    summed, so that a run resumed later (``run`` again with more ``--minutes``) does not count
+    summed, so that a run resumed later (``run`` again with a larger ``--minutes``) does not count
     the pause."""
     rows = [json.loads(line) for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines()
             if line.strip()]

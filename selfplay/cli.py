@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--generations", type=non_negative_int,
                        help="stop once this many generations are complete in total")
     train.add_argument("--minutes", type=non_negative_float,
-                       help="stop after this many minutes (finishing no generation early)")
+                       help="stop once the run has trained this many minutes in total (its generations' "
+                            "durations summed, so the same command resumes a killed run for what is left; "
+                            "self-play still running then stops, and its generation is not trained)")
     train.add_argument("--eval-every", type=positive_int,
                        help="score the solved positions every N generations, and after the last one "
                             "(default: the preset's; the with-search scoring can cost more than a generation)")
@@ -266,12 +268,15 @@ def _train_with(args: argparse.Namespace, console: Console, config: RunConfig, b
                   f"{where}{'s' if players > 1 else ''}, training on {torch.get_num_threads()} "
                   f"thread{'s' if torch.get_num_threads() > 1 else ''}; run dir {args.run_dir}")
     console.print(tensorboard_hint(args.run_dir))
-    started = time.time()
+    deadline = run.deadline(args.minutes)
+    if deadline is not None and deadline <= time.time():
+        console.print(f"the run has already trained {run.trained_seconds / 60:.1f} minutes (--minutes "
+                      f"{args.minutes:g} is the run's total): nothing to do; give a larger --minutes to train further")
     history: list[float] = []
 
     def time_left() -> str:
-        if args.minutes is not None:
-            return f"{max(0.0, args.minutes - (time.time() - started) / 60):.0f} min left"
+        if deadline is not None:
+            return f"{max(0.0, (deadline - time.time()) / 60):.0f} min left"
         if args.generations is not None and history:
             remaining = (args.generations - run.generation) * sum(history) / len(history)
             return f"~{remaining / 60:.0f} min left"

@@ -212,13 +212,19 @@ class TrainingRun:
 
     # ---- the loop ----------------------------------------------------------------
 
+    def deadline(self, minutes: float | None) -> float | None:
+        """The ``time.time()`` at which the run will have trained ``minutes`` in total, counting
+        the generations done before (``trained_seconds``); None without a bound."""
+        return time.time() + 60 * minutes - self.trained_seconds if minutes is not None else None
+
     def run(self, generations: int | None = None, minutes: float | None = None,
             on_progress: Callable[[dict], None] = lambda info: None,
             on_generation: Callable[[dict], None] = lambda row: None) -> None:
-        """Train until ``generations`` generations are complete in total, or ``minutes`` have passed."""
+        """Train until ``generations`` generations are complete in total, or the run has trained
+        ``minutes`` in total (``trained_seconds``: a resumed run trains what is left of them)."""
         from torch.utils.tensorboard import SummaryWriter
 
-        deadline = time.time() + 60 * minutes if minutes is not None else None
+        deadline = self.deadline(minutes)
         writer = SummaryWriter(str(self.paths.logs), purge_step=self.generation + 1)
         try:
             while generations is None or self.generation < generations:

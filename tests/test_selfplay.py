@@ -404,9 +404,10 @@ def test_learning_rate_schedules():
         TrainConfig(lr_decay_minutes=-1.0)
 
 
-def test_schedule_in_minutes_counts_the_generations_durations_across_a_resume(tmp_path):
+def test_minutes_count_the_generations_durations_across_a_resume(tmp_path):
     """With lr_decay_minutes the learning rate of each generation follows the durations of the
-    generations before it (metrics' ``seconds``), also after a resume, which reads them back."""
+    generations before it (metrics' ``seconds``), also after a resume, which reads them back;
+    --minutes counts them too."""
     config = tiny_ttt_config(steps_per_generation=5, lr_decay_minutes=0.02)
     config = dataclasses.replace(config, selfplay=dataclasses.replace(config.selfplay, games_per_generation=64))
     run = TrainingRun(tmp_path / "run", config, log=lambda line: None)
@@ -423,3 +424,8 @@ def test_schedule_in_minutes_counts_the_generations_durations_across_a_resume(tm
         expected = learning_rate_at(minutes / train.lr_decay_minutes, train.learning_rate, train.lr_schedule)
         assert rows[generation - 1]["learning_rate"] == pytest.approx(expected)
     assert rows[2]["learning_rate"] < rows[0]["learning_rate"]
+    # --minutes is a total too: a run that has trained them stops before another generation
+    trained_minutes = sum(row["seconds"] for row in rows) / 60.0
+    assert resumed.deadline(10.0) == pytest.approx(time.time() + 600.0 - 60.0 * trained_minutes, abs=1.0)
+    resumed.run(minutes=trained_minutes)
+    assert [row["generation"] for row in read_metrics(resumed.paths)] == [1, 2, 3]
