@@ -74,7 +74,8 @@ class TrainingRun:
         self.train_steps = 0
         self.best_generation = 0
         self.trained_seconds = 0.0
-        """The completed generations' durations summed (``TrainConfig.lr_decay_minutes``)."""
+        """The completed generations' durations summed: what ``--minutes`` and
+        ``TrainConfig.lr_decay_minutes`` count."""
         if resumed is None:
             self._start(init_weights)
         else:
