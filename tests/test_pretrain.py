@@ -23,7 +23,7 @@ from engine.exact import solver_for
 from engine.solver import Solver
 from engine.solved_sets import DEFAULT_SET, read_solved_set
 from engine.spec import ONGOING
-from nets import PolicyValueNet, load_checkpoint
+from nets import PolicyValueNet, load_checkpoint, save_checkpoint
 from selfplay import cli
 from selfplay.buffer import Positions
 from selfplay.config import ExpertConfig, GatingConfig, RunConfig, parse_expert, pretrain_preset, preset
@@ -255,25 +255,30 @@ def test_init_shipped_trains_the_network_shipped_for_the_game(tmp_path, capsys):
     assert not (tmp_path / "t").exists()
 
 
-def test_the_9_plane_go9_network_starts_a_network_that_reads_the_atari_planes():
-    """The go9 network shipped before the atari planes loads as b4c32in9; --init with --net b4c32
-    widens it, and the widened network plays as it did (zero weights on the new planes); resuming
-    a run of it under today's b4c32 says how to go on."""
+def test_a_9_plane_go9_network_starts_a_network_that_reads_the_liberty_planes(tmp_path):
+    """A go9 network saved before the atari and liberty planes (9 planes, no input_planes in its
+    checkpoint, as the first shipped one) loads as ...in9; --init with today's net name widens it,
+    and the widened network plays as it did (zero weights on the new planes); resuming a run of
+    it under today's name says how to go on."""
     go9 = engine.get_game("go9")
-    shipped = load_checkpoint(shipped_network("go9"), game="go9")
-    assert shipped.model.planes_shape == (9, 9, 9) and shipped.config.name == "b4c32in9"
-    net = dataclasses.replace(shipped.config, input_planes=0)
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "old.pt", PolicyValueNet((9, 9, 9), go9.num_actions, "b2c8"),
+                           game="go9", step=0)
+    old = load_checkpoint(path, game="go9")
+    assert old.model.planes_shape == (9, 9, 9) and old.config.name == "b2c8in9"
+    old.model.eval()
+    net = dataclasses.replace(old.config, input_planes=0)
     model = PolicyValueNet.from_spec(go9, net)
-    model.load_state_dict(load_init_weights(str(shipped.path), go9, net))
+    model.load_state_dict(load_init_weights(str(path), go9, net))
     model.eval()
     planes = torch.from_numpy(np.random.default_rng(0).integers(0, 2, (4, *go9.planes_shape)).astype(np.float32))
     with torch.no_grad():
-        for ours, theirs in zip(model(planes), shipped.model(planes[:, :9])):
+        for ours, theirs in zip(model(planes), old.model(planes[:, :9])):
             torch.testing.assert_close(ours, theirs)
-    with pytest.raises(RunError, match='set "net": "b4c32in9" in config.json to resume it as it was'):
-        load_run_checkpoint(shipped.path, go9, net, torch.device("cpu"))
+    with pytest.raises(RunError, match='set "net": "b2c8in9" in config.json to resume it as it was'):
+        load_run_checkpoint(path, go9, net, torch.device("cpu"))
     with pytest.raises(RunError, match="reads 9 planes, more than 8"):
-        load_init_weights(str(shipped.path), go9, dataclasses.replace(net, input_planes=8))
+        load_init_weights(str(path), go9, dataclasses.replace(net, input_planes=8))
 
 
 def tiny_rl_config(init: Path, **train_changes) -> RunConfig:
