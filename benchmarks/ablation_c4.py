@@ -88,10 +88,11 @@ def run_variant(args) -> int:
 
 def _checkpoint_times(run_dir: Path) -> list[tuple[float, Path]]:
     """(minutes of training, path) of every generation checkpoint: the generations' durations
-    summed, so that a run resumed later (``run`` again with a larger ``--minutes``) does not count
-    the pause."""
-    rows = [json.loads(line) for line in (run_dir / "logs" / "metrics.jsonl").read_text().splitlines()
-            if line.strip()]
+    summed, as ``selfplay train --minutes`` counts them (a generation redone after a kill once,
+    the pause before a resumed run not at all)."""
+    from selfplay.run_dir import RunPaths, read_metrics
+
+    rows = read_metrics(RunPaths(run_dir))
     minutes = np.cumsum([row["seconds"] for row in rows]) / 60.0
     return [(float(at), run_dir / "checkpoints" / f"gen{row['generation']:05d}.pt") for at, row in zip(minutes, rows)]
 
