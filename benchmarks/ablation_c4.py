@@ -161,10 +161,10 @@ def report(args) -> int:
         figure, axes = plt.subplots(2, 4, figsize=(19, 7), sharex=True)
         runs = sorted({r["run"] for r in rows})
         for axis, key in zip(axes.flat, panels):
-            for i, run in enumerate(runs):  # tab20: a colour of its own for each of up to 20 runs
+            for i, run in enumerate(runs):  # tab20's 20 colours, then the same with another marker
                 mine = sorted((r for r in rows if r["run"] == run), key=lambda r: r["at_minutes"])
-                axis.plot([r["minutes"] for r in mine], [100 * r[key] for r in mine], marker="o", label=run,
-                          color=plt.cm.tab20(i % 20))
+                axis.plot([r["minutes"] for r in mine], [100 * r[key] for r in mine], label=run,
+                          marker="osD^"[i // 20 % 4], color=plt.cm.tab20(i % 20))
             axis.set_title(key.replace("_", " "))
             axis.set_xlabel("minutes of training")
             axis.set_ylabel("% optimal moves")
